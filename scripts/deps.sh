@@ -9,9 +9,15 @@ set -euo pipefail
 pkgs=(g++ meson ninja-build pkg-config python3
       libxsimd-dev robin-map-dev liblz4-dev libzstd-dev doctest-dev nlohmann-json3-dev libxxhash-dev)
 if [[ "${1:-}" == "--ci" ]]; then
-  pkgs+=(clang libclang-rt-14-dev cmake git nodejs npm
+  pkgs+=(clang libclang-rt-14-dev cmake git
          libhnswlib-dev libfaiss-dev librocksdb-dev libleveldb-dev liblmdb-dev libsqlite3-dev
          dataset-fashion-mnist)
+fi
+
+# node and npm may come from outside Debian (their packages conflict with such installs): take
+# Debian's only when the commands are missing.
+if [[ "${1:-}" == "--ci" ]] && ! command -v npm >/dev/null 2>&1; then
+  pkgs+=(nodejs npm)
 fi
 
 missing=()
