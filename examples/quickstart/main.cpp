@@ -40,8 +40,8 @@ int main(int argc, char** argv) {
     std::uint32_t sum = r.fixed32();
     std::string_view got = r.length_prefixed();
     if (checksum32(got) != sum) throw corruption(path + ": checksum mismatch");
-    std::printf("durable record: %zu bytes, checksum %08x verified: \"%.*s\"\n", back.size(),
-                sum, static_cast<int>(got.size()), got.data());
+    std::printf("durable record: %zu bytes, checksum %08x verified: \"%.*s\"\n", back.size(), sum,
+                static_cast<int>(got.size()), got.data());
     std::printf("\ndone.\n");
     return 0;
   } catch (const error& e) {

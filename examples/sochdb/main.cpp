@@ -27,8 +27,7 @@ int cmd_version(context& ctx, const std::vector<std::string>& args) {
 }
 
 void print_overview(std::ostream& os) {
-  os << "sochdb " << sochdb::version_string
-     << " - embedded AI-native database\n\n"
+  os << "sochdb " << sochdb::version_string << " - embedded AI-native database\n\n"
      << tool_usage
      << "\nglobal options:\n"
         "  --db DIR          database directory (commands that read or write data need it)\n"
@@ -87,10 +86,14 @@ int run(int argc, char** argv) {
       ctx.db_path = value_of("--db");
     } else if (a == "--format" || a.rfind("--format=", 0) == 0) {
       std::string f = value_of("--format");
-      if (f == "toon") ctx.format = output_format::toon;
-      else if (f == "json") ctx.format = output_format::json;
-      else if (f == "table") ctx.format = output_format::table;
-      else throw usage_error("--format expects toon, json or table, got '" + f + "'");
+      if (f == "toon")
+        ctx.format = output_format::toon;
+      else if (f == "json")
+        ctx.format = output_format::json;
+      else if (f == "table")
+        ctx.format = output_format::table;
+      else
+        throw usage_error("--format expects toon, json or table, got '" + f + "'");
       ctx.format_set = true;
     } else if (a == "--help" || a == "-h") {
       print_overview(ctx.out);
@@ -130,8 +133,8 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const usage_error& e) {
-    std::cerr << "sochdb: " << e.what() << "\n" << tool_usage
-              << "run 'sochdb --help' for the list of commands\n";
+    std::cerr << "sochdb: " << e.what() << "\n"
+              << tool_usage << "run 'sochdb --help' for the list of commands\n";
     return 2;
   } catch (const command_failed& e) {
     std::cerr << "sochdb: " << e.what() << "\n";

@@ -77,8 +77,12 @@ TEST_CASE("hybrid clock hands out unique timestamps across threads" *
   hybrid_clock clock;
   constexpr int per_thread = 20000;
   std::vector<std::uint64_t> a(per_thread), b(per_thread);
-  std::thread t1([&] { for (auto& x : a) x = clock.now(); });
-  std::thread t2([&] { for (auto& x : b) x = clock.now(); });
+  std::thread t1([&] {
+    for (auto& x : a) x = clock.now();
+  });
+  std::thread t2([&] {
+    for (auto& x : b) x = clock.now();
+  });
   t1.join();
   t2.join();
   CHECK(std::is_sorted(a.begin(), a.end()));

@@ -98,8 +98,8 @@ TEST_CASE("byte_reader checks bounds and names source and offset") {
     r.fixed64();
     FAIL("expected corruption");
   } catch (const corruption& e) {
-    CHECK(std::string(e.what()) == "segment 000001.log: truncated fixed64 at offset " +
-                                       std::to_string(4096 + s.size()));
+    CHECK(std::string(e.what()) ==
+          "segment 000001.log: truncated fixed64 at offset " + std::to_string(4096 + s.size()));
   }
 
   std::string lying;

@@ -218,7 +218,8 @@ TEST_CASE("over posix_fs the real directory is rewritten to the durable image") 
   CHECK_FALSE(std::filesystem::exists(dir / "volatile"));
 }
 
-TEST_CASE("concurrent writers through one fault_injection_fs" * doctest::test_suite("concurrency")) {
+TEST_CASE("concurrent writers through one fault_injection_fs" *
+          doctest::test_suite("concurrency")) {
   auto fs = make_fs();
   auto worker = [&](const std::string& name) {
     auto f = fs.open(name, open_mode::write | open_mode::create);

@@ -146,8 +146,8 @@ TEST_CASE_TEMPLATE("fs contract: exclusive locks", Env, posix_env, mem_env, faul
   CHECK_NOTHROW(fs.lock(p));
 }
 
-TEST_CASE_TEMPLATE("fs contract: map reads the whole file", Env, posix_env, mem_env,
-                   fault_mem_env, fault_posix_env) {
+TEST_CASE_TEMPLATE("fs contract: map reads the whole file", Env, posix_env, mem_env, fault_mem_env,
+                   fault_posix_env) {
   Env env;
   auto& fs = env.fs;
   std::string p = path_join(env.root(), "m");

@@ -28,7 +28,7 @@ class arena {
   arena(const arena&) = delete;
   arena& operator=(const arena&) = delete;
   ~arena() {
-    for (auto& b : blocks_) ::operator delete(b.ptr, std::align_val_t{b.align});
+    for (auto& b : blocks_) ::operator delete (b.ptr, std::align_val_t{b.align});
   }
 
   /// `bytes` bytes aligned to `align` (a power of two, at most 4096).
@@ -44,9 +44,11 @@ class arena {
     }
     if (bytes > block_size_ / 4) {
       // Large: own block, the current block keeps serving small allocations.
-      return new_block(bytes, align < alignof(std::max_align_t) ? alignof(std::max_align_t) : align);
+      return new_block(bytes,
+                       align < alignof(std::max_align_t) ? alignof(std::max_align_t) : align);
     }
-    char* block = new_block(block_size_, alignof(std::max_align_t) > align ? alignof(std::max_align_t) : align);
+    char* block = new_block(block_size_,
+                            alignof(std::max_align_t) > align ? alignof(std::max_align_t) : align);
     ptr_ = block + bytes;
     remaining_ = block_size_ - bytes;
     return block;
@@ -63,11 +65,11 @@ class arena {
     std::size_t align;
   };
   char* new_block(std::size_t bytes, std::size_t align) {
-    auto* p = static_cast<char*>(::operator new(bytes, std::align_val_t{align}));
+    auto* p = static_cast<char*>(::operator new (bytes, std::align_val_t{align}));
     try {
       blocks_.push_back({p, align});
     } catch (...) {
-      ::operator delete(p, std::align_val_t{align});
+      ::operator delete (p, std::align_val_t{align});
       throw;
     }
     usage_.fetch_add(bytes + sizeof(block), std::memory_order_relaxed);

@@ -53,9 +53,8 @@ class basic_hybrid_clock {
   /// `now()` values are greater. Returns the clock's value afterwards.
   std::uint64_t observe(std::uint64_t ts) noexcept {
     std::uint64_t prev = last_.load(std::memory_order_relaxed);
-    while (prev < ts &&
-           !last_.compare_exchange_weak(prev, ts, std::memory_order_acq_rel,
-                                        std::memory_order_relaxed)) {
+    while (prev < ts && !last_.compare_exchange_weak(prev, ts, std::memory_order_acq_rel,
+                                                     std::memory_order_relaxed)) {
     }
     return prev < ts ? ts : prev;
   }

@@ -84,24 +84,64 @@ inline T load(const char* src) noexcept {
 }  // namespace detail
 
 // ---- fixed width, into a buffer the caller sized ----
-inline void encode_fixed16(char* dst, std::uint16_t v) noexcept { detail::store<std::uint16_t, false>(dst, v); }
-inline void encode_fixed32(char* dst, std::uint32_t v) noexcept { detail::store<std::uint32_t, false>(dst, v); }
-inline void encode_fixed64(char* dst, std::uint64_t v) noexcept { detail::store<std::uint64_t, false>(dst, v); }
-inline void encode_fixed32_be(char* dst, std::uint32_t v) noexcept { detail::store<std::uint32_t, true>(dst, v); }
-inline void encode_fixed64_be(char* dst, std::uint64_t v) noexcept { detail::store<std::uint64_t, true>(dst, v); }
+inline void encode_fixed16(char* dst, std::uint16_t v) noexcept {
+  detail::store<std::uint16_t, false>(dst, v);
+}
+inline void encode_fixed32(char* dst, std::uint32_t v) noexcept {
+  detail::store<std::uint32_t, false>(dst, v);
+}
+inline void encode_fixed64(char* dst, std::uint64_t v) noexcept {
+  detail::store<std::uint64_t, false>(dst, v);
+}
+inline void encode_fixed32_be(char* dst, std::uint32_t v) noexcept {
+  detail::store<std::uint32_t, true>(dst, v);
+}
+inline void encode_fixed64_be(char* dst, std::uint64_t v) noexcept {
+  detail::store<std::uint64_t, true>(dst, v);
+}
 
-inline std::uint16_t decode_fixed16(const char* src) noexcept { return detail::load<std::uint16_t, false>(src); }
-inline std::uint32_t decode_fixed32(const char* src) noexcept { return detail::load<std::uint32_t, false>(src); }
-inline std::uint64_t decode_fixed64(const char* src) noexcept { return detail::load<std::uint64_t, false>(src); }
-inline std::uint32_t decode_fixed32_be(const char* src) noexcept { return detail::load<std::uint32_t, true>(src); }
-inline std::uint64_t decode_fixed64_be(const char* src) noexcept { return detail::load<std::uint64_t, true>(src); }
+inline std::uint16_t decode_fixed16(const char* src) noexcept {
+  return detail::load<std::uint16_t, false>(src);
+}
+inline std::uint32_t decode_fixed32(const char* src) noexcept {
+  return detail::load<std::uint32_t, false>(src);
+}
+inline std::uint64_t decode_fixed64(const char* src) noexcept {
+  return detail::load<std::uint64_t, false>(src);
+}
+inline std::uint32_t decode_fixed32_be(const char* src) noexcept {
+  return detail::load<std::uint32_t, true>(src);
+}
+inline std::uint64_t decode_fixed64_be(const char* src) noexcept {
+  return detail::load<std::uint64_t, true>(src);
+}
 
 // ---- fixed width, appended to a string ----
-inline void put_fixed16(std::string& dst, std::uint16_t v) { char b[2]; encode_fixed16(b, v); dst.append(b, 2); }
-inline void put_fixed32(std::string& dst, std::uint32_t v) { char b[4]; encode_fixed32(b, v); dst.append(b, 4); }
-inline void put_fixed64(std::string& dst, std::uint64_t v) { char b[8]; encode_fixed64(b, v); dst.append(b, 8); }
-inline void put_fixed32_be(std::string& dst, std::uint32_t v) { char b[4]; encode_fixed32_be(b, v); dst.append(b, 4); }
-inline void put_fixed64_be(std::string& dst, std::uint64_t v) { char b[8]; encode_fixed64_be(b, v); dst.append(b, 8); }
+inline void put_fixed16(std::string& dst, std::uint16_t v) {
+  char b[2];
+  encode_fixed16(b, v);
+  dst.append(b, 2);
+}
+inline void put_fixed32(std::string& dst, std::uint32_t v) {
+  char b[4];
+  encode_fixed32(b, v);
+  dst.append(b, 4);
+}
+inline void put_fixed64(std::string& dst, std::uint64_t v) {
+  char b[8];
+  encode_fixed64(b, v);
+  dst.append(b, 8);
+}
+inline void put_fixed32_be(std::string& dst, std::uint32_t v) {
+  char b[4];
+  encode_fixed32_be(b, v);
+  dst.append(b, 4);
+}
+inline void put_fixed64_be(std::string& dst, std::uint64_t v) {
+  char b[8];
+  encode_fixed64_be(b, v);
+  dst.append(b, 8);
+}
 
 // ---- varints ----
 inline constexpr std::size_t max_varint32_bytes = 5;
@@ -117,7 +157,9 @@ inline char* encode_varint64(char* dst, std::uint64_t v) noexcept {
   *p++ = static_cast<unsigned char>(v);
   return reinterpret_cast<char*>(p);
 }
-inline char* encode_varint32(char* dst, std::uint32_t v) noexcept { return encode_varint64(dst, v); }
+inline char* encode_varint32(char* dst, std::uint32_t v) noexcept {
+  return encode_varint64(dst, v);
+}
 
 inline void put_varint64(std::string& dst, std::uint64_t v) {
   char b[max_varint64_bytes];
@@ -182,12 +224,40 @@ class byte_reader {
   [[nodiscard]] bool empty() const noexcept { return pos_ == data_.size(); }
   [[nodiscard]] std::string_view rest() const noexcept { return data_.substr(pos_); }
 
-  std::uint8_t u8() { need(1, "byte"); return static_cast<std::uint8_t>(data_[pos_++]); }
-  std::uint16_t fixed16() { need(2, "fixed16"); auto v = decode_fixed16(data_.data() + pos_); pos_ += 2; return v; }
-  std::uint32_t fixed32() { need(4, "fixed32"); auto v = decode_fixed32(data_.data() + pos_); pos_ += 4; return v; }
-  std::uint64_t fixed64() { need(8, "fixed64"); auto v = decode_fixed64(data_.data() + pos_); pos_ += 8; return v; }
-  std::uint32_t fixed32_be() { need(4, "fixed32"); auto v = decode_fixed32_be(data_.data() + pos_); pos_ += 4; return v; }
-  std::uint64_t fixed64_be() { need(8, "fixed64"); auto v = decode_fixed64_be(data_.data() + pos_); pos_ += 8; return v; }
+  std::uint8_t u8() {
+    need(1, "byte");
+    return static_cast<std::uint8_t>(data_[pos_++]);
+  }
+  std::uint16_t fixed16() {
+    need(2, "fixed16");
+    auto v = decode_fixed16(data_.data() + pos_);
+    pos_ += 2;
+    return v;
+  }
+  std::uint32_t fixed32() {
+    need(4, "fixed32");
+    auto v = decode_fixed32(data_.data() + pos_);
+    pos_ += 4;
+    return v;
+  }
+  std::uint64_t fixed64() {
+    need(8, "fixed64");
+    auto v = decode_fixed64(data_.data() + pos_);
+    pos_ += 8;
+    return v;
+  }
+  std::uint32_t fixed32_be() {
+    need(4, "fixed32");
+    auto v = decode_fixed32_be(data_.data() + pos_);
+    pos_ += 4;
+    return v;
+  }
+  std::uint64_t fixed64_be() {
+    need(8, "fixed64");
+    auto v = decode_fixed64_be(data_.data() + pos_);
+    pos_ += 8;
+    return v;
+  }
 
   std::uint64_t varint64() {
     std::string_view in = data_.substr(pos_);
@@ -204,8 +274,9 @@ class byte_reader {
 
   /// The next `n` bytes (a view into the input).
   std::string_view bytes(std::uint64_t n) {
-    if (n > remaining()) fail("truncated data (need " + std::to_string(n) + " bytes, have " +
-                              std::to_string(remaining()) + ")");
+    if (n > remaining())
+      fail("truncated data (need " + std::to_string(n) + " bytes, have " +
+           std::to_string(remaining()) + ")");
     std::string_view s = data_.substr(pos_, static_cast<std::size_t>(n));
     pos_ += static_cast<std::size_t>(n);
     return s;

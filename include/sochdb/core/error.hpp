@@ -39,19 +39,32 @@ enum class errc : int {
 /// The name of a code, e.g. "corruption".
 constexpr std::string_view to_string(errc c) noexcept {
   switch (c) {
-    case errc::ok: return "ok";
-    case errc::invalid_argument: return "invalid_argument";
-    case errc::not_found: return "not_found";
-    case errc::already_exists: return "already_exists";
-    case errc::io_error: return "io_error";
-    case errc::corruption: return "corruption";
-    case errc::transaction_conflict: return "transaction_conflict";
-    case errc::dimension_mismatch: return "dimension_mismatch";
-    case errc::parse_error: return "parse_error";
-    case errc::budget_exceeded: return "budget_exceeded";
-    case errc::locked: return "locked";
-    case errc::unsupported: return "unsupported";
-    case errc::closed: return "closed";
+    case errc::ok:
+      return "ok";
+    case errc::invalid_argument:
+      return "invalid_argument";
+    case errc::not_found:
+      return "not_found";
+    case errc::already_exists:
+      return "already_exists";
+    case errc::io_error:
+      return "io_error";
+    case errc::corruption:
+      return "corruption";
+    case errc::transaction_conflict:
+      return "transaction_conflict";
+    case errc::dimension_mismatch:
+      return "dimension_mismatch";
+    case errc::parse_error:
+      return "parse_error";
+    case errc::budget_exceeded:
+      return "budget_exceeded";
+    case errc::locked:
+      return "locked";
+    case errc::unsupported:
+      return "unsupported";
+    case errc::closed:
+      return "closed";
   }
   return "unknown";
 }

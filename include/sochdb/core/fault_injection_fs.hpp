@@ -52,7 +52,7 @@ enum class fault_op { write, sync, rename, remove, create, any };
 
 /// Counts of mutating operations since construction (power losses do not reset them).
 struct fault_stats {
-  std::uint64_t writes = 0;        ///< write_at, append, truncate
+  std::uint64_t writes = 0;  ///< write_at, append, truncate
   std::uint64_t bytes_written = 0;
   std::uint64_t file_syncs = 0;
   std::uint64_t dir_syncs = 0;
@@ -68,7 +68,7 @@ class fault_injection_fs {
 
   struct inode {
     bool is_dir = false;
-    std::string durable;          // file bytes on stable storage
+    std::string durable;             // file bytes on stable storage
     std::uint64_t dirty_lo = clean;  // lowest offset changed since the last sync
   };
   enum class fault_kind { crash_after, fail, tear };
@@ -173,7 +173,8 @@ class fault_injection_fs {
     state* alive() const {
       if (!st_) throw closed("file is closed");
       if (st_->generation != gen_) {
-        throw closed("file '" + std::string(f_.path()) + "': handle from before a simulated power loss");
+        throw closed("file '" + std::string(f_.path()) +
+                     "': handle from before a simulated power loss");
       }
       return st_.get();
     }
@@ -485,7 +486,8 @@ class fault_injection_fs {
     auto f = st_->inner.open(p, open_mode::write);
     char c = 0;
     if (f.read_at(offset, std::span<char>(&c, 1)) != 1) {
-      throw invalid_argument("flip_bit '" + path + "': offset " + std::to_string(offset) + " is past the end");
+      throw invalid_argument("flip_bit '" + path + "': offset " + std::to_string(offset) +
+                             " is past the end");
     }
     c = static_cast<char>(c ^ (1 << (bit & 7)));
     f.write_at(offset, std::string_view(&c, 1));

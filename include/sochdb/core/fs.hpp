@@ -67,8 +67,8 @@ constexpr bool has(open_mode m, open_mode bit) noexcept {
 
 /// A file handle of a file-system policy.
 template <class F>
-concept file_handle = std::movable<F> && requires(F& f, const F& cf, std::uint64_t off,
-                                                   std::span<char> out, std::string_view data) {
+concept file_handle = std::movable<F> &&
+    requires(F& f, const F& cf, std::uint64_t off, std::span<char> out, std::string_view data) {
   { cf.read_at(off, out) } -> std::same_as<std::size_t>;
   { f.write_at(off, data) } -> std::same_as<void>;
   { f.append(data) } -> std::same_as<void>;  // at the end of the file as this handle knows it
@@ -88,8 +88,8 @@ concept file_mapping = std::movable<M> && requires(const M& m) {
 
 /// A file-system policy.
 template <class Fs>
-concept file_system = std::copy_constructible<Fs> && requires(Fs& fs, const std::string& p,
-                                                              open_mode mode) {
+concept file_system = std::copy_constructible<Fs> &&
+    requires(Fs& fs, const std::string& p, open_mode mode) {
   typename Fs::file;
   typename Fs::lock_handle;
   typename Fs::mapping;
@@ -102,7 +102,7 @@ concept file_system = std::copy_constructible<Fs> && requires(Fs& fs, const std:
   { fs.remove(p) } -> std::same_as<bool>;  // false when nothing was there
   { fs.rename(p, p) } -> std::same_as<void>;
   { fs.create_directories(p) } -> std::same_as<void>;
-  { fs.remove_directory(p) } -> std::same_as<bool>;  // must be empty
+  { fs.remove_directory(p) } -> std::same_as<bool>;          // must be empty
   { fs.list(p) } -> std::same_as<std::vector<std::string>>;  // sorted names, no . or ..
   { fs.sync_dir(p) } -> std::same_as<void>;
   { fs.lock(p) } -> std::same_as<typename Fs::lock_handle>;
@@ -190,8 +190,10 @@ class posix_fs {
   class file {
    public:
     file() = default;
-    file(int fd, std::string path, std::uint64_t size) : fd_(fd), path_(std::move(path)), end_(size) {}
-    file(file&& o) noexcept : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)), end_(o.end_) {}
+    file(int fd, std::string path, std::uint64_t size)
+        : fd_(fd), path_(std::move(path)), end_(size) {}
+    file(file&& o) noexcept
+        : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)), end_(o.end_) {}
     file& operator=(file&& o) noexcept {
       if (this != &o) {
         close_quietly();
@@ -207,8 +209,8 @@ class posix_fs {
     std::size_t read_at(std::uint64_t offset, std::span<char> out) const {
       std::size_t done = 0;
       while (done < out.size()) {
-        ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
-                            static_cast<off_t>(offset + done));
+        ssize_t n =
+            ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
         if (n < 0) {
           if (errno == EINTR) continue;
           detail::throw_sys("read", path_, errno);
@@ -242,7 +244,8 @@ class posix_fs {
     }
 
     void truncate(std::uint64_t size) {
-      if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) detail::throw_sys("truncate", path_, errno);
+      if (::ftruncate(fd_, static_cast<off_t>(size)) != 0)
+        detail::throw_sys("truncate", path_, errno);
       end_ = size;
     }
 

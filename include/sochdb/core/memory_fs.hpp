@@ -63,7 +63,8 @@ class memory_fs {
       std::lock_guard lk(check()->mu);
       const std::string& d = node_->data;
       if (offset >= d.size()) return 0;
-      std::size_t n = std::min<std::size_t>(out.size(), d.size() - static_cast<std::size_t>(offset));
+      std::size_t n =
+          std::min<std::size_t>(out.size(), d.size() - static_cast<std::size_t>(offset));
       std::memcpy(out.data(), d.data() + offset, n);
       return n;
     }
@@ -71,7 +72,8 @@ class memory_fs {
       std::lock_guard lk(check()->mu);
       if (!writable_) throw io_error("write '" + path_ + "': opened read-only", EBADF);
       std::string& d = node_->data;
-      if (d.size() < offset + data.size()) d.resize(static_cast<std::size_t>(offset + data.size()), '\0');
+      if (d.size() < offset + data.size())
+        d.resize(static_cast<std::size_t>(offset + data.size()), '\0');
       std::memcpy(d.data() + offset, data.data(), data.size());
       end_ = std::max<std::uint64_t>(end_, offset + data.size());
     }
@@ -87,7 +89,10 @@ class memory_fs {
       std::lock_guard lk(check()->mu);
       return node_->data.size();
     }
-    void close() { st_.reset(); node_.reset(); }
+    void close() {
+      st_.reset();
+      node_.reset();
+    }
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
    private:
@@ -105,7 +110,8 @@ class memory_fs {
   class lock_handle {
    public:
     lock_handle() = default;
-    lock_handle(std::shared_ptr<state> st, std::string path) : st_(std::move(st)), path_(std::move(path)) {}
+    lock_handle(std::shared_ptr<state> st, std::string path)
+        : st_(std::move(st)), path_(std::move(path)) {}
     lock_handle(lock_handle&& o) noexcept : st_(std::move(o.st_)), path_(std::move(o.path_)) {}
     lock_handle& operator=(lock_handle&& o) noexcept {
       if (this != &o) {
@@ -193,7 +199,8 @@ class memory_fs {
     std::lock_guard lk(st_->mu);
     auto it = st_->entries.find(f);
     if (it == st_->entries.end()) throw not_found("rename '" + from + "': no such file");
-    if (it->second->is_dir) throw io_error("rename '" + from + "': directories are not renamed", EISDIR);
+    if (it->second->is_dir)
+      throw io_error("rename '" + from + "': directories are not renamed", EISDIR);
     require_dir_locked(parent_path(t), "rename to '" + to + "'");
     auto target = st_->entries.find(t);
     if (target != st_->entries.end() && target->second->is_dir) {
@@ -232,7 +239,8 @@ class memory_fs {
     auto it = st_->entries.find(p);
     if (it == st_->entries.end()) return false;
     if (!it->second->is_dir) throw io_error("rmdir '" + path + "': not a directory", ENOTDIR);
-    if (!children_locked(p).empty()) throw io_error("rmdir '" + path + "': directory not empty", ENOTEMPTY);
+    if (!children_locked(p).empty())
+      throw io_error("rmdir '" + path + "': directory not empty", ENOTEMPTY);
     st_->entries.erase(it);
     return true;
   }
@@ -264,7 +272,8 @@ class memory_fs {
   mapping map(const std::string& path) const {
     std::lock_guard lk(st_->mu);
     auto it = st_->entries.find(normalize(path));
-    if (it == st_->entries.end() || it->second->is_dir) throw not_found("mmap '" + path + "': no such file");
+    if (it == st_->entries.end() || it->second->is_dir)
+      throw not_found("mmap '" + path + "': no such file");
     return mapping(std::make_shared<const std::string>(it->second->data));
   }
 
