@@ -60,13 +60,20 @@ int cmd_help(context& ctx, const std::vector<std::string>& args) {
   throw usage_error("help: unknown command '" + p.positionals()[0] + "'");
 }
 
+// Each area's commands live in cmd_<area>.hpp as `std::vector<command> <area>_commands()` and
+// are appended here, one line per area.
 std::vector<command> all_commands() {
-  return {
+  std::vector<command> cmds = {
       {"help", "show help for the tool or one command",
        "usage: sochdb help [COMMAND]\n\nShows the command list, or the full help of COMMAND.\n",
        cmd_help},
       {"version", "print the version", "usage: sochdb version\n", cmd_version},
   };
+  auto add = [&cmds](std::vector<command> more) {
+    for (auto& c : more) cmds.push_back(std::move(c));
+  };
+  (void)add;
+  return cmds;
 }
 
 int run(int argc, char** argv) {
