@@ -85,7 +85,11 @@ class snapshot_cursor {
     return spec_.order == scan_order::forward ? user_key_of(it_.key())
                                               : std::string_view(saved_key_);
   }
-  [[nodiscard]] std::string_view value() const noexcept { return value_; }
+  [[nodiscard]] std::string_view value() const noexcept {
+    // Backwards the value is a copy the cursor owns; computed here so a moved cursor does not
+    // hand out a view into its old self.
+    return spec_.order == scan_order::forward ? value_ : std::string_view(saved_value_);
+  }
   /// Expiry of the current value (Unix ms), 0 when it never expires.
   [[nodiscard]] std::uint64_t expiry_ms() const noexcept { return expiry_; }
 
@@ -170,7 +174,6 @@ class snapshot_cursor {
         it_.prev();
       }
       if (have && live) {
-        value_ = saved_value_;
         valid_ = true;
         return;
       }

@@ -555,7 +555,7 @@ class wal_storage {
     }
   }
 
-  Fs fs_;
+  mutable Fs fs_;  // stats() lists the directory
   std::string dir_;
   storage_options opt_;
   typename Fs::lock_handle lock_{};
