@@ -268,6 +268,10 @@ TEST_CASE("crash: sync normal, power cut after every write: a prefix survives") 
   crash_sweep(sync_mode::normal, fault_op::write, "normal/write");
 }
 
+TEST_CASE("crash: sync normal, power cut after every sync: a prefix survives") {
+  crash_sweep(sync_mode::normal, fault_op::sync, "normal/sync");
+}
+
 TEST_CASE("crash: torn writes at every write are detected and cut off") {
   std::uint64_t total = count_ops(sync_mode::full, fault_op::write);
   auto pts = crash_points(total, 250);

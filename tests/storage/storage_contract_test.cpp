@@ -148,7 +148,9 @@ TEST_CASE_TEMPLATE("storage contract: reopen shows exactly what was applied", En
   }
 }
 
-TEST_CASE_TEMPLATE("storage contract: readers run beside the writer", Env, memory_env,
+TEST_CASE_TEMPLATE("storage contract: readers run beside the writer" *
+                       doctest::test_suite("concurrency"),
+                   Env, memory_env,
                    wal_memfs_env) {
   Env env;
   auto s = Env::storage::open(env.fs, env.dir, storage_options{.sync = sync_mode::off});

@@ -9,8 +9,10 @@
 // Balanced Trees", CACM 1990; the concurrent-reader discipline is LevelDB's).
 //
 // Thread safety: one writer at a time (`insert`, `append_sorted`: the caller serializes them, in
-// sochdb the commit leader); any number of concurrent readers (`get`, iterators, stats). An
-// internal key must not be inserted twice. Iterators stay valid as long as the memtable lives.
+// sochdb the commit leader); any number of concurrent readers (iterators, stats). A second
+// version of a key with the same timestamp is refused (insert returns false), which is how a
+// batch naming one key twice keeps only its last operation. Iterators stay valid as long as the
+// memtable lives.
 #pragma once
 
 #include <sochdb/core/arena.hpp>

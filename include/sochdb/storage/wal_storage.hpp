@@ -158,7 +158,7 @@ class wal_storage {
         throw;
       }
     }
-    write_checkpoint_file(*fresh, fresh, c, n);
+    write_checkpoint_file(fresh, c, n);
     remove_obsolete(n);
     std::lock_guard lk(write_mu_);
     ++checkpoints_;
@@ -483,8 +483,8 @@ class wal_storage {
 
   // ---- checkpoints ----
 
-  void write_checkpoint_file(const memtable&, std::shared_ptr<memtable> table, std::uint64_t ts,
-                             std::uint64_t n) {
+  // Writes the live keys of `table` as of `ts` to n.ckpt (temp file, sync, rename, sync dir).
+  void write_checkpoint_file(std::shared_ptr<memtable> table, std::uint64_t ts, std::uint64_t n) {
     std::string name = checkpoint_file_name(n);
     std::string tmp = path_join(dir_, name + ".tmp");
     auto f = fs_.open(tmp, open_mode::write | open_mode::create | open_mode::truncate);
