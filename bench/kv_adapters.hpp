@@ -270,7 +270,8 @@ class sqlite_adapter : public kv_adapter {
     sqlite3_bind_blob(c.put, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     int rc = sqlite3_step(c.put);
     sqlite3_reset(c.put);
-    if (rc != SQLITE_DONE) throw std::runtime_error(std::string("sqlite put: ") + sqlite3_errmsg(c.db));
+    if (rc != SQLITE_DONE)
+      throw std::runtime_error(std::string("sqlite put: ") + sqlite3_errmsg(c.db));
   }
   bool get(std::string_view k, std::string& out) override {
     auto& c = conn();
@@ -334,7 +335,8 @@ class sqlite_adapter : public kv_adapter {
                 : sync_ == sync_kind::normal ? "PRAGMA synchronous=NORMAL"
                                              : "PRAGMA synchronous=OFF");
     exec(c->db, "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID");
-    sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", -1, &c->put, nullptr);
+    sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", -1, &c->put,
+                       nullptr);
     sqlite3_prepare_v2(c->db, "SELECT v FROM kv WHERE k = ?", -1, &c->get, nullptr);
     sqlite3_prepare_v2(c->db, "SELECT k, v FROM kv WHERE k >= ? ORDER BY k LIMIT ?", -1, &c->scan,
                        nullptr);

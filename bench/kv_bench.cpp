@@ -77,16 +77,26 @@ config parse(int argc, char** argv) {
       if (i + 1 >= argc) usage(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--db") c.dir = val();
-    else if (a == "--workloads") c.workloads = split(val());
-    else if (a == "--num") c.num = std::stoull(val());
-    else if (a == "--key-size") c.key_size = std::stoul(val());
-    else if (a == "--value-size") c.value_size = std::stoul(val());
-    else if (a == "--sync") c.sync = val();
-    else if (a == "--threads") c.threads = std::stoi(val());
-    else if (a == "--compression") c.compression = val();
-    else if (a == "--compare") c.compare = split(val());
-    else usage("unknown option " + a);
+    if (a == "--db")
+      c.dir = val();
+    else if (a == "--workloads")
+      c.workloads = split(val());
+    else if (a == "--num")
+      c.num = std::stoull(val());
+    else if (a == "--key-size")
+      c.key_size = std::stoul(val());
+    else if (a == "--value-size")
+      c.value_size = std::stoul(val());
+    else if (a == "--sync")
+      c.sync = val();
+    else if (a == "--threads")
+      c.threads = std::stoi(val());
+    else if (a == "--compression")
+      c.compression = val();
+    else if (a == "--compare")
+      c.compare = split(val());
+    else
+      usage("unknown option " + a);
   }
   if (c.dir.empty()) usage("--db is required");
   if (c.sync != "off" && c.sync != "normal" && c.sync != "full") usage("bad --sync");
@@ -214,8 +224,9 @@ int main(int argc, char** argv) {
   for (auto& l : c.compare) libs.push_back(l);
   key_maker km{c.key_size};
   value_source vs(c.value_size);
-  std::vector<std::string> cols{"library", "workload", "sync", "threads", "num", "ops_per_s",
-                                "p50_us", "p99_us", "db_bytes", "write_amp", "vs_sochdb"};
+  std::vector<std::string> cols{"library",  "workload",  "sync",     "threads",
+                                "num",      "ops_per_s", "p50_us",   "p99_us",
+                                "db_bytes", "write_amp", "vs_sochdb"};
   std::vector<nlohmann::ordered_json> rows;
   std::map<std::string, double> sochdb_ops;  // workload -> ops/s, for the ratio column
   std::filesystem::create_directories(c.dir);
@@ -231,7 +242,8 @@ int main(int argc, char** argv) {
       continue;
     }
     if (!db) {
-      std::fprintf(stderr, "kv_bench: %s is not compiled in (not found at build time)\n", lib.c_str());
+      std::fprintf(stderr, "kv_bench: %s is not compiled in (not found at build time)\n",
+                   lib.c_str());
       continue;
     }
     bool filled = false;
@@ -257,12 +269,14 @@ int main(int argc, char** argv) {
         if (filled) reopen_fresh();
         writes = true;
         bool seq = w == "fillseq";
-        r = run_threads(c.threads, c.num, [&](int t, std::uint64_t i, std::string& k, std::string&) {
-          thread_local std::mt19937_64 rng;
-          if (i == 0 || !seq) rng.seed(seed + static_cast<std::uint64_t>(t) * 7919 + i);
-          km.make(seq ? i : rng() % c.num, k);
-          db->put(k, vs.at(i));
-        });
+        r = run_threads(c.threads, c.num,
+                        [&](int t, std::uint64_t i, std::string& k, std::string&) {
+                          thread_local std::mt19937_64 rng;
+                          if (i == 0 || !seq)
+                            rng.seed(seed + static_cast<std::uint64_t>(t) * 7919 + i);
+                          km.make(seq ? i : rng() % c.num, k);
+                          db->put(k, vs.at(i));
+                        });
         filled = true;
       } else if (w == "overwrite") {
         if (!filled) fill_untimed();
@@ -276,12 +290,13 @@ int main(int argc, char** argv) {
         if (!filled) fill_untimed();
         bool missing = w == "readmissing";
         std::atomic<std::uint64_t> found{0};
-        r = run_threads(c.threads, c.num, [&](int, std::uint64_t i, std::string& k, std::string& v) {
-          std::mt19937_64 rng(seed * 17 + i);
-          km.make(rng() % c.num, k);
-          if (missing) k.back() = '.';  // sorts beside the key, never written
-          if (db->get(k, v)) found.fetch_add(1, std::memory_order_relaxed);
-        });
+        r = run_threads(c.threads, c.num,
+                        [&](int, std::uint64_t i, std::string& k, std::string& v) {
+                          std::mt19937_64 rng(seed * 17 + i);
+                          km.make(rng() % c.num, k);
+                          if (missing) k.back() = '.';  // sorts beside the key, never written
+                          if (db->get(k, v)) found.fetch_add(1, std::memory_order_relaxed);
+                        });
         if (missing ? found.load() != 0 : found.load() == 0) {
           std::fprintf(stderr, "kv_bench: %s %s: found %llu keys, which cannot be right\n",
                        lib.c_str(), w.c_str(), static_cast<unsigned long long>(found.load()));
@@ -304,15 +319,17 @@ int main(int argc, char** argv) {
             db->put(k, vs.at(i));
           }
         });
-        r = run_threads(c.threads, c.num, [&](int, std::uint64_t i, std::string& k, std::string& v) {
-          std::mt19937_64 rng(seed * 19 + i);
-          km.make(rng() % c.num, k);
-          do_not_optimize(db->get(k, v));
-        });
+        r = run_threads(c.threads, c.num,
+                        [&](int, std::uint64_t i, std::string& k, std::string& v) {
+                          std::mt19937_64 rng(seed * 19 + i);
+                          km.make(rng() % c.num, k);
+                          do_not_optimize(db->get(k, v));
+                        });
         stop = true;
         writer.join();
       } else if (w == "txn") {
-        std::fprintf(stderr, "kv_bench: %s: txn skipped (transactions arrive with the MVCC issue)\n",
+        std::fprintf(stderr,
+                     "kv_bench: %s: txn skipped (transactions arrive with the MVCC issue)\n",
                      lib.c_str());
         continue;
       } else {
@@ -358,7 +375,8 @@ int main(int argc, char** argv) {
   for (auto& r : rows) {
     std::vector<std::string> line;
     for (std::size_t i = 0; i < cols.size(); ++i) {
-      line.push_back(reporter::format_cell(r.contains(cols[i]) ? r[cols[i]] : nlohmann::ordered_json()));
+      line.push_back(
+          reporter::format_cell(r.contains(cols[i]) ? r[cols[i]] : nlohmann::ordered_json()));
       width[i] = std::max(width[i], line.back().size());
     }
     cells.push_back(std::move(line));

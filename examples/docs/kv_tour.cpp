@@ -49,7 +49,8 @@ int main() {
       std::printf("%.*s = %.*s\n", static_cast<int>(key.size()), key.data(),
                   static_cast<int>(value.size()), value.data());
     }
-    for (auto [key, value] : db.scan_prefix("se", sochdb::scan_order::reverse)) (void)key, (void)value;
+    for (auto [key, value] : db.scan_prefix("se", sochdb::scan_order::reverse))
+      (void)key, (void)value;
     for (auto [key, value] : db.scan_range("a", "c")) (void)key, (void)value;
     try {
       (void)db.scan_prefix("u");  // prefixes must have at least 2 bytes...
@@ -79,9 +80,9 @@ int main() {
 
   // --- options: designated initializers ---
   {
-    auto db = sochdb::database::open(path, {.sync = sochdb::sync_mode::normal,
-                                            .sync_interval = 50ms,
-                                            .max_value_size = 1 << 20});
+    auto db = sochdb::database::open(
+        path,
+        {.sync = sochdb::sync_mode::normal, .sync_interval = 50ms, .max_value_size = 1 << 20});
     expect(db.get_path("users/bob/name") == "Bob Jones", "reopened");
     auto rec = db.stats().storage.recovery;
     std::printf("recovered %llu keys from the checkpoint, %llu transactions from the WAL\n",

@@ -29,8 +29,8 @@ inline sochdb::sync_mode parse_sync(const arg_parser& p, std::string_view cmd) {
 inline sochdb::database open_db(const context& ctx, std::string_view cmd,
                                 sochdb::sync_mode sync = sochdb::sync_mode::full,
                                 bool create = true) {
-  return sochdb::database::open(ctx.require_db(cmd),
-                                {.sync = sync, .auto_checkpoint = false, .create_if_missing = create});
+  return sochdb::database::open(
+      ctx.require_db(cmd), {.sync = sync, .auto_checkpoint = false, .create_if_missing = create});
 }
 
 inline int cmd_put(context& ctx, const std::vector<std::string>& args) {
@@ -116,7 +116,8 @@ inline int cmd_stats(context& ctx, const std::vector<std::string>& args) {
   if (ctx.format == output_format::json) {
     ctx.out << j.dump(2) << "\n";
   } else if (ctx.format == output_format::table) {
-    for (auto& [k, v] : j.items()) ctx.out << k << std::string(34 - k.size(), ' ') << v.dump() << "\n";
+    for (auto& [k, v] : j.items())
+      ctx.out << k << std::string(34 - k.size(), ' ') << v.dump() << "\n";
   } else {
     for (auto& [k, v] : j.items()) ctx.out << k << ": " << v.dump() << "\n";  // a TOON object
   }
@@ -128,7 +129,8 @@ inline int cmd_check(context& ctx, const std::vector<std::string>& args) {
   p.parse().expect_positionals(0, 0, "no arguments");
   sochdb::posix_fs fs;
   const std::string& dir = ctx.require_db("check");
-  if (!fs.exists(dir)) throw command_failed("check: database directory '" + dir + "' does not exist");
+  if (!fs.exists(dir))
+    throw command_failed("check: database directory '" + dir + "' does not exist");
   auto rep = sochdb::verify_wal_directory(fs, dir);
   if (!rep.ok) throw command_failed("check: " + rep.message());
   ctx.out << "ok: " << rep.files << " files, " << rep.records << " records, " << rep.transactions

@@ -106,6 +106,6 @@ TEST_CASE("concurrency: sync full groups concurrent commits into shared syncs" *
   CHECK(s.commits == 200);
   // Every commit was synced before it returned, with one sync per group.
   CHECK(s.storage.wal_syncs <= s.commit_groups + 1);
-  MESSAGE("200 commits from 4 threads: " << s.commit_groups << " groups, "
-                                          << s.storage.wal_syncs << " WAL syncs");
+  MESSAGE("200 commits from 4 threads: " << s.commit_groups << " groups, " << s.storage.wal_syncs
+                                         << " WAL syncs");
 }

@@ -198,8 +198,8 @@ void verify(fi_fs& fs, const run_result& r, sync_mode m, const std::string& wher
         // Nothing included may be newer than something excluded.
         std::uint64_t newest_in = std::max(k0 ? ts_of(0, k0) : 0, k1 ? ts_of(1, k1) : 0);
         std::uint64_t oldest_out = std::min(ts_of(0, k0 + 1), ts_of(1, k1 + 1));
-        bool in_flight_last = (k0 > 0 && ts_of(0, k0) == max_timestamp) ||
-                              (k1 > 0 && ts_of(1, k1) == max_timestamp);
+        bool in_flight_last =
+            (k0 > 0 && ts_of(0, k0) == max_timestamp) || (k1 > 0 && ts_of(1, k1) == max_timestamp);
         if (newest_in < oldest_out || in_flight_last) consistent = true;
       }
     }
@@ -208,6 +208,13 @@ void verify(fi_fs& fs, const run_result& r, sync_mode m, const std::string& wher
   // The database takes writes again after recovery.
   CHECK_NOTHROW(db->put("after/recovery", "ok"));
 }
+
+// Crash points per sweep when not sweeping all: fewer in debug (sanitizer) builds.
+#ifdef NDEBUG
+constexpr std::uint64_t sample_points = 250;
+#else
+constexpr std::uint64_t sample_points = 80;
+#endif
 
 bool full_sweep() {
   const char* e = std::getenv("SOCHDB_CRASH_FULL");
@@ -240,7 +247,7 @@ std::uint64_t count_ops(sync_mode m, fault_op kind) {
 
 void crash_sweep(sync_mode m, fault_op kind, const char* label) {
   std::uint64_t total = count_ops(m, kind);
-  auto pts = crash_points(total, 250);
+  auto pts = crash_points(total, sample_points);
   std::uint64_t crashed = 0;
   for (std::uint64_t n : pts) {
     fi_fs fs;
@@ -251,7 +258,8 @@ void crash_sweep(sync_mode m, fault_op kind, const char* label) {
     fs.simulate_power_loss();
     verify(fs, r, m, std::string(label) + " crash after op " + std::to_string(n));
   }
-  MESSAGE(std::string(label) << ": " << crashed << " crash points verified (of ~" << total << " ops)");
+  MESSAGE(std::string(label) << ": " << crashed << " crash points verified (of ~" << total
+                             << " ops)");
   CHECK(crashed > 0);
 }
 }  // namespace
@@ -274,7 +282,7 @@ TEST_CASE("crash: sync normal, power cut after every sync: a prefix survives") {
 
 TEST_CASE("crash: torn writes at every write are detected and cut off") {
   std::uint64_t total = count_ops(sync_mode::full, fault_op::write);
-  auto pts = crash_points(total, 250);
+  auto pts = crash_points(total, sample_points);
   std::mt19937_64 rng(5);
   std::uint64_t crashed = 0;
   for (std::uint64_t n : pts) {
@@ -296,7 +304,8 @@ TEST_CASE("crash: a flipped bit anywhere is reported with segment and offset, or
   REQUIRE_FALSE(r.t[0].failed);
   std::vector<std::pair<std::string, std::uint64_t>> files;
   for (auto& n : base.list("/db")) {
-    if (n.ends_with(".log") || n.ends_with(".ckpt")) files.emplace_back(n, base.file_size("/db/" + n));
+    if (n.ends_with(".log") || n.ends_with(".ckpt"))
+      files.emplace_back(n, base.file_size("/db/" + n));
   }
   REQUIRE(files.size() > 2);
   std::mt19937_64 rng(11);

@@ -83,9 +83,9 @@ TEST_CASE("memtable + snapshot_cursor match a model at every snapshot, both dire
     ++ts;
     ms.insert_batch(t, b, ts);
     b.for_each([&](const batch_op& op) {  // later ops win in the model too
-      model[std::string(op.key)][ts] =
-          op.op == batch_op::type::put ? std::optional<std::string>(std::string(op.value))
-                                       : std::nullopt;
+      model[std::string(op.key)][ts] = op.op == batch_op::type::put
+                                           ? std::optional<std::string>(std::string(op.value))
+                                           : std::nullopt;
     });
   }
   CHECK(t.entries() > 0);

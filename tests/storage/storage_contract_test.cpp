@@ -89,10 +89,11 @@ TEST_CASE_TEMPLATE("storage contract: TTL, GC below the horizon, checkpoint keep
   Env env;
   auto s = Env::storage::open(env.fs, env.dir, storage_options{.auto_checkpoint = false});
   commit(*s, 1, write_batch().put("k", "v1").put("ttl", "gone", 5).put("live", "x", 1ull << 62));
-  for (std::uint64_t ts = 2; ts <= 50; ++ts) commit(*s, ts, write_batch().put("k", "v" + std::to_string(ts)));
+  for (std::uint64_t ts = 2; ts <= 50; ++ts)
+    commit(*s, ts, write_batch().put("k", "v" + std::to_string(ts)));
   std::string v;
-  CHECK_FALSE(s->get("ttl", 50, 6, v));    // expired at now = 6 ms
-  CHECK(s->get("ttl", 50, 4, v));          // not yet at 4
+  CHECK_FALSE(s->get("ttl", 50, 6, v));  // expired at now = 6 ms
+  CHECK(s->get("ttl", 50, 4, v));        // not yet at 4
   CHECK(s->get("live", 50, 1000, v));
   auto before = s->stats();
   CHECK(before.memtable_entries == 52);
@@ -120,8 +121,10 @@ TEST_CASE_TEMPLATE("storage contract: reopen shows exactly what was applied", En
   std::mt19937_64 rng(7);
   std::uint64_t ts = 0;
   for (int round = 0; round < 3; ++round) {
-    auto s = Env::storage::open(env.fs, env.dir,
-                                storage_options{.sync = sync_mode::off, .wal_segment_size = 8192, .auto_checkpoint = false});
+    auto s = Env::storage::open(
+        env.fs, env.dir,
+        storage_options{
+            .sync = sync_mode::off, .wal_segment_size = 8192, .auto_checkpoint = false});
     CHECK(s->last_commit_ts() == ts);
     for (auto& [k, v] : model) {
       std::string got;
@@ -150,8 +153,7 @@ TEST_CASE_TEMPLATE("storage contract: reopen shows exactly what was applied", En
 
 TEST_CASE_TEMPLATE("storage contract: readers run beside the writer" *
                        doctest::test_suite("concurrency"),
-                   Env, memory_env,
-                   wal_memfs_env) {
+                   Env, memory_env, wal_memfs_env) {
   Env env;
   auto s = Env::storage::open(env.fs, env.dir, storage_options{.sync = sync_mode::off});
   std::atomic<std::uint64_t> published{0};

@@ -12,7 +12,6 @@ namespace {
 using fi_fs = fault_injection_fs<memory_fs>;
 using wal_fi = wal_storage<fi_fs>;
 
-
 template <class S>
 void commit(S& s, const write_batch& b) {
   std::uint64_t ts = s.last_commit_ts() + 1;
@@ -284,8 +283,8 @@ TEST_CASE("wal_storage: a damaged checkpoint file is corruption naming file and 
 
 TEST_CASE("wal_storage: automatic checkpoints bound the WAL and the memtable") {
   fi_fs fs;
-  auto s = wal_fi::open(fs, "/db", storage_options{.wal_segment_size = 16384,
-                                                   .memtable_size = 64 * 1024});
+  auto s = wal_fi::open(fs, "/db",
+                        storage_options{.wal_segment_size = 16384, .memtable_size = 64 * 1024});
   std::uint64_t horizon_calls = 0;
   s->set_snapshot_horizon([&] {
     ++horizon_calls;

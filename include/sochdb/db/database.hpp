@@ -43,11 +43,11 @@ SOCHDB_BEGIN_NAMESPACE
 
 /// Counters of a database (stats()).
 struct database_stats {
-  storage_stats storage;            ///< backend: memtable, WAL, checkpoints, recovery
-  std::uint64_t commits = 0;        ///< commits through the pipeline since open
-  std::uint64_t commit_groups = 0;  ///< groups the leaders wrote (commits / groups = group size)
-  std::uint64_t last_commit_ts = 0; ///< published timestamp
-  std::size_t live_snapshots = 0;   ///< open scans and in-flight reads
+  storage_stats storage;             ///< backend: memtable, WAL, checkpoints, recovery
+  std::uint64_t commits = 0;         ///< commits through the pipeline since open
+  std::uint64_t commit_groups = 0;   ///< groups the leaders wrote (commits / groups = group size)
+  std::uint64_t last_commit_ts = 0;  ///< published timestamp
+  std::size_t live_snapshots = 0;    ///< open scans and in-flight reads
 };
 
 /// A streaming scan: a consistent snapshot of a key range, read one entry at a time.
@@ -158,8 +158,10 @@ class basic_database {
     }
     return write(b);
   }
-  std::uint64_t put_batch(std::initializer_list<std::pair<std::string_view, std::string_view>> kvs) {
-    return put_batch(std::span<const std::pair<std::string_view, std::string_view>>(kvs.begin(), kvs.size()));
+  std::uint64_t put_batch(
+      std::initializer_list<std::pair<std::string_view, std::string_view>> kvs) {
+    return put_batch(
+        std::span<const std::pair<std::string_view, std::string_view>>(kvs.begin(), kvs.size()));
   }
 
   /// Deletes every key atomically.

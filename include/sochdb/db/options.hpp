@@ -31,16 +31,19 @@ struct database_options {
   bool error_if_exists = false;       ///< default off
 
   // ---- limits ----
-  std::size_t max_key_size = 64 * 1024;          ///< bytes; default 64 KiB, at most 1 MiB
-  std::size_t max_value_size = 64ull << 20;      ///< bytes; default 64 MiB, at most 1 GiB
-  std::size_t max_batch_bytes = 256ull << 20;    ///< key+value bytes of one batch; default
-                                                 ///< 256 MiB, at most 1 GiB
-  std::size_t max_group_bytes = 4ull << 20;      ///< group commit: a leader stops adding
-                                                 ///< members past this payload; default 4 MiB
+  std::size_t max_key_size = 64 * 1024;        ///< bytes; default 64 KiB, at most 1 MiB
+  std::size_t max_value_size = 64ull << 20;    ///< bytes; default 64 MiB, at most 1 GiB
+  std::size_t max_batch_bytes = 256ull << 20;  ///< key+value bytes of one batch; default
+                                               ///< 256 MiB, at most 1 GiB
+  std::size_t max_group_bytes = 4ull << 20;    ///< group commit: a leader stops adding
+                                               ///< members past this payload; default 4 MiB
 
   void validate() const {
-    auto bad = [](const char* what) { throw invalid_argument(std::string("database_options: ") + what); };
-    if (max_key_size == 0 || max_key_size > max_key_size_limit) bad("max_key_size must be in [1, 1 MiB]");
+    auto bad = [](const char* what) {
+      throw invalid_argument(std::string("database_options: ") + what);
+    };
+    if (max_key_size == 0 || max_key_size > max_key_size_limit)
+      bad("max_key_size must be in [1, 1 MiB]");
     if (max_value_size > max_value_size_limit) bad("max_value_size must be at most 1 GiB");
     if (max_batch_bytes == 0 || max_batch_bytes > max_batch_bytes_limit)
       bad("max_batch_bytes must be in [1, 1 GiB]");

@@ -75,13 +75,13 @@ inline const char* to_string(sync_mode m) noexcept {
 
 /// Options every backend understands (fields a backend has no use for are ignored).
 struct storage_options {
-  sync_mode sync = sync_mode::full;                    ///< default full
-  std::chrono::milliseconds sync_interval{100};        ///< normal mode; default 100 ms
-  std::uint64_t wal_segment_size = 64ull << 20;        ///< bytes; default 64 MiB
-  std::uint64_t memtable_size = 64ull << 20;           ///< bytes of garbage that trigger GC and
-                                                       ///< a checkpoint; default 64 MiB
-  bool auto_checkpoint = true;                         ///< checkpoint in the background
-  bool skip_corrupt_records = false;                   ///< recover past damage mid-log
+  sync_mode sync = sync_mode::full;              ///< default full
+  std::chrono::milliseconds sync_interval{100};  ///< normal mode; default 100 ms
+  std::uint64_t wal_segment_size = 64ull << 20;  ///< bytes; default 64 MiB
+  std::uint64_t memtable_size = 64ull << 20;     ///< bytes of garbage that trigger GC and
+                                                 ///< a checkpoint; default 64 MiB
+  bool auto_checkpoint = true;                   ///< checkpoint in the background
+  bool skip_corrupt_records = false;             ///< recover past damage mid-log
   bool create_if_missing = true;
   bool error_if_exists = false;
 
@@ -140,10 +140,10 @@ concept storage_cursor = std::movable<C> && requires(C& c, const C& cc) {
 };
 
 template <class S>
-concept storage_backend = requires(S& s, const S& cs, typename S::fs_type fs, const std::string& dir,
-                                   const storage_options& opt, std::string_view key,
-                                   std::uint64_t ts, std::string& out, const scan_spec& spec,
-                                   std::span<const commit_entry> group,
+concept storage_backend = requires(S& s, const S& cs, typename S::fs_type fs,
+                                   const std::string& dir, const storage_options& opt,
+                                   std::string_view key, std::uint64_t ts, std::string& out,
+                                   const scan_spec& spec, std::span<const commit_entry> group,
                                    std::function<std::uint64_t()> horizon) {
   typename S::fs_type;
   typename S::cursor;

@@ -50,8 +50,7 @@ inline void append_internal_key(std::string& dst, std::string_view user_key, std
   dst.push_back(static_cast<char>(kind));
 }
 
-inline std::string make_internal_key(std::string_view user_key, std::uint64_t ts,
-                                     value_kind kind) {
+inline std::string make_internal_key(std::string_view user_key, std::uint64_t ts, value_kind kind) {
   std::string s;
   s.reserve(user_key.size() + internal_key_trailer);
   append_internal_key(s, user_key, ts, kind);
@@ -94,8 +93,8 @@ inline void append_stored_value(std::string& dst, std::string_view value, std::u
 
 /// A decoded stored value.
 struct stored_value {
-  std::string_view value;      ///< the user value
-  std::uint64_t expiry_ms = 0; ///< 0: never expires
+  std::string_view value;       ///< the user value
+  std::uint64_t expiry_ms = 0;  ///< 0: never expires
   /// True when the value has expired at `now_ms`.
   [[nodiscard]] bool expired(std::uint64_t now_ms) const noexcept {
     return expiry_ms != 0 && now_ms >= expiry_ms;

@@ -49,9 +49,9 @@ class memtable {
     std::string_view key() noexcept { return {data(), key_size}; }
     std::string_view value() noexcept { return {data() + key_size, value_size}; }
   };
-  static constexpr std::size_t header_size =
-      (sizeof(node) + alignof(std::atomic<node*>) - 1) / alignof(std::atomic<node*>) *
-      alignof(std::atomic<node*>);
+  static constexpr std::size_t header_size = (sizeof(node) + alignof(std::atomic<node*>) - 1) /
+                                             alignof(std::atomic<node*>) *
+                                             alignof(std::atomic<node*>);
 
  public:
   explicit memtable(std::size_t arena_block = 1 << 20) : arena_(arena_block) {
@@ -149,9 +149,9 @@ class memtable {
     std::size_t bytes = header_size + sizeof(std::atomic<node*>) * static_cast<std::size_t>(h) +
                         key.size() + value.size();
     char* mem = arena_.allocate(bytes, alignof(std::atomic<node*>));
-    auto* n = ::new (mem) node{static_cast<std::uint32_t>(key.size()),
-                               static_cast<std::uint32_t>(value.size()),
-                               static_cast<std::uint32_t>(h)};
+    auto* n =
+        ::new (mem) node{static_cast<std::uint32_t>(key.size()),
+                         static_cast<std::uint32_t>(value.size()), static_cast<std::uint32_t>(h)};
     for (int i = 0; i < h; ++i) ::new (n->links() + i) std::atomic<node*>(nullptr);
     char* d = mem + header_size + sizeof(std::atomic<node*>) * static_cast<std::size_t>(h);
     if (!key.empty()) std::memcpy(d, key.data(), key.size());

@@ -32,11 +32,11 @@ enum class scan_order { forward, reverse };
 
 /// What a scan covers: user keys in [lower, upper) as of snapshot `ts`.
 struct scan_spec {
-  std::uint64_t ts = max_timestamp;   ///< snapshot timestamp
-  std::string lower;                  ///< inclusive lower bound ("" = from the first key)
-  std::optional<std::string> upper;   ///< exclusive upper bound (none = to the last key)
+  std::uint64_t ts = max_timestamp;  ///< snapshot timestamp
+  std::string lower;                 ///< inclusive lower bound ("" = from the first key)
+  std::optional<std::string> upper;  ///< exclusive upper bound (none = to the last key)
   scan_order order = scan_order::forward;
-  std::uint64_t now_ms = 0;           ///< TTL reference time (Unix ms); 0 = nothing expires
+  std::uint64_t now_ms = 0;  ///< TTL reference time (Unix ms); 0 = nothing expires
 };
 
 /// Point lookup result of `lookup_version`.

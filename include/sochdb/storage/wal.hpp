@@ -169,9 +169,9 @@ struct wal_check_report {
   std::uint64_t bytes = 0;
   std::uint64_t transactions = 0;  ///< COMMIT_TXN records
   bool ok = true;
-  std::string file;         ///< first damaged file (name within the directory)
-  std::uint64_t offset = 0; ///< first damaged byte in it
-  std::string problem;      ///< e.g. "checksum mismatch"
+  std::string file;          ///< first damaged file (name within the directory)
+  std::uint64_t offset = 0;  ///< first damaged byte in it
+  std::string problem;       ///< e.g. "checksum mismatch"
   /// "wal segment 000003.log: checksum mismatch at offset 1234", or "" when ok.
   [[nodiscard]] std::string message() const {
     if (ok) return {};
@@ -195,9 +195,12 @@ inline bool verify_log_bytes(std::string_view buf, std::uint32_t magic, const st
   if (const char* e = check_wal_file_header(buf, magic, nullptr)) {
     // Point at the first header byte that cannot be right.
     std::uint64_t off = 0;
-    if (buf.size() < wal_file_header_size) off = buf.size();
-    else if (std::string_view(e).find("checksum") != std::string_view::npos) off = 16;
-    else if (std::string_view(e).find("version") != std::string_view::npos) off = 4;
+    if (buf.size() < wal_file_header_size)
+      off = buf.size();
+    else if (std::string_view(e).find("checksum") != std::string_view::npos)
+      off = 16;
+    else if (std::string_view(e).find("version") != std::string_view::npos)
+      off = 4;
     return fail(off, e);
   }
   std::size_t pos = wal_file_header_size;
@@ -212,7 +215,8 @@ inline bool verify_log_bytes(std::string_view buf, std::uint32_t magic, const st
     }
     ++rep.records;
     if (r.type == wal_record_type::commit_txn) ++rep.transactions;
-    if (magic == checkpoint_magic && r.type == wal_record_type::checkpoint) saw_checkpoint_end = true;
+    if (magic == checkpoint_magic && r.type == wal_record_type::checkpoint)
+      saw_checkpoint_end = true;
     pos += r.size;
   }
   if (magic == checkpoint_magic && !saw_checkpoint_end) {

@@ -46,13 +46,20 @@ inline constexpr std::uint32_t wal_max_payload = (1u << 30) + (1u << 20);
 
 inline const char* wal_record_type_name(std::uint8_t t) noexcept {
   switch (t) {
-    case 1: return "PUT";
-    case 2: return "DELETE";
-    case 3: return "BEGIN_TXN";
-    case 4: return "COMMIT_TXN";
-    case 5: return "ABORT_TXN";
-    case 6: return "CHECKPOINT";
-    default: return "?";
+    case 1:
+      return "PUT";
+    case 2:
+      return "DELETE";
+    case 3:
+      return "BEGIN_TXN";
+    case 4:
+      return "COMMIT_TXN";
+    case 5:
+      return "ABORT_TXN";
+    case 6:
+      return "CHECKPOINT";
+    default:
+      return "?";
   }
 }
 
@@ -95,7 +102,8 @@ inline void append_wal_record(std::string& dst, wal_record_type type, std::uint6
 /// Appends a PUT record.
 inline void append_wal_put(std::string& dst, std::uint64_t txn_id, std::string_view key,
                            std::string_view value, std::uint64_t expiry_ms) {
-  std::size_t len = varint_length(key.size()) + key.size() + varint_length(expiry_ms) + value.size();
+  std::size_t len =
+      varint_length(key.size()) + key.size() + varint_length(expiry_ms) + value.size();
   std::size_t start = detail::begin_wal_record(dst, wal_record_type::put, txn_id, len);
   put_length_prefixed(dst, key);
   put_varint64(dst, expiry_ms);
@@ -144,13 +152,20 @@ enum class wal_decode_status {
 
 inline const char* to_string(wal_decode_status s) noexcept {
   switch (s) {
-    case wal_decode_status::ok: return "ok";
-    case wal_decode_status::end: return "end of data";
-    case wal_decode_status::truncated: return "truncated record";
-    case wal_decode_status::checksum_mismatch: return "checksum mismatch";
-    case wal_decode_status::bad_length: return "impossible record length";
-    case wal_decode_status::bad_type: return "unknown record type";
-    case wal_decode_status::bad_payload: return "malformed record payload";
+    case wal_decode_status::ok:
+      return "ok";
+    case wal_decode_status::end:
+      return "end of data";
+    case wal_decode_status::truncated:
+      return "truncated record";
+    case wal_decode_status::checksum_mismatch:
+      return "checksum mismatch";
+    case wal_decode_status::bad_length:
+      return "impossible record length";
+    case wal_decode_status::bad_type:
+      return "unknown record type";
+    case wal_decode_status::bad_payload:
+      return "malformed record payload";
   }
   return "?";
 }
@@ -162,8 +177,8 @@ struct wal_record {
   std::string_view payload;
   std::size_t size = 0;  ///< bytes the record occupies (header + payload)
   // Decoded payload fields (by type):
-  std::string_view key;    ///< PUT, DELETE
-  std::string_view value;  ///< PUT
+  std::string_view key;         ///< PUT, DELETE
+  std::string_view value;       ///< PUT
   std::uint64_t expiry_ms = 0;  ///< PUT
   std::uint64_t ts = 0;         ///< COMMIT_TXN commit_ts; CHECKPOINT ts
   std::uint64_t segment = 0;    ///< CHECKPOINT

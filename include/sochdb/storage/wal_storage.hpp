@@ -152,7 +152,8 @@ class wal_storage {
         fresh = detail::mem_store::rebuild(*mem_.current(), h, wall_ms(), dropped);
         mem_.swap(fresh);
         gc_dropped_ += dropped;
-        checkpoint_trigger_ = std::max<std::uint64_t>(opt_.memtable_size, 2 * fresh->memory_usage());
+        checkpoint_trigger_ =
+            std::max<std::uint64_t>(opt_.memtable_size, 2 * fresh->memory_usage());
       } catch (const std::exception& e) {
         mark_failed(e.what());
         throw;
@@ -253,7 +254,8 @@ class wal_storage {
     if (failed_.empty()) failed_ = what.empty() ? "unknown error" : what;
   }
 
-  [[noreturn]] void damaged(const std::string& file, std::uint64_t offset, const std::string& what) {
+  [[noreturn]] void damaged(const std::string& file, std::uint64_t offset,
+                            const std::string& what) {
     throw corruption(file + ": " + what + " at offset " + std::to_string(offset));
   }
 
@@ -410,9 +412,9 @@ class wal_storage {
         }
         if (r.ts > ckpt_ts) {
           if (r.ts <= last_ts_) {
-            damaged(name, pos, "commit timestamp " + std::to_string(r.ts) +
-                                   " is not after the previous one (" + std::to_string(last_ts_) +
-                                   ")");
+            damaged(name, pos,
+                    "commit timestamp " + std::to_string(r.ts) +
+                        " is not after the previous one (" + std::to_string(last_ts_) + ")");
           }
           mem_.insert_batch(mem, it->second.batch, r.ts);
           last_ts_ = r.ts;
@@ -456,9 +458,9 @@ class wal_storage {
         prev_key.assign(r.key);
         ++count;
       } else {
-        damaged(name, pos, std::string("unexpected ") +
-                               wal_record_type_name(static_cast<std::uint8_t>(r.type)) +
-                               " record");
+        damaged(name, pos,
+                std::string("unexpected ") +
+                    wal_record_type_name(static_cast<std::uint8_t>(r.type)) + " record");
       }
       pos += r.size;
     }
