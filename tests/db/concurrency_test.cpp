@@ -41,7 +41,8 @@ void hammer(Db& db, int commits_per_writer) {
   };
   auto reader = [&](int r) {
     std::mt19937_64 rng(100 + static_cast<unsigned>(r));
-    while (writers_done.load() < 2) {
+    // At least some reads even if the writers finish first (scheduling varies).
+    for (int n = 0; writers_done.load() < 2 || n < 200; ++n) {
       int g = static_cast<int>(rng() % groups);
       std::string prefix = "g" + std::to_string(g) + "/";
       std::vector<std::string> seen;

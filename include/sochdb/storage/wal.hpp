@@ -10,15 +10,20 @@
 // the new one, so after a crash the surviving log is always a prefix of what was appended, in
 // every sync mode.
 //
-// `verify_wal_directory` reads every segment and checkpoint file, checks every checksum, and
-// reports the first damaged byte (file and offset).
+// `replay_wal` feeds the committed transactions of the log to a callback (recovery of any
+// backend with a WAL). `verify_wal_directory` reads every segment and checkpoint file, checks
+// every checksum, and reports the first damaged byte (file and offset).
 //
 // Thread safety: a wal_writer is used by one thread at a time (the backend's write lock);
 // verification only reads and may run anywhere.
 #pragma once
 
 #include <sochdb/core/fs.hpp>
+#include <sochdb/storage/concepts.hpp>
 #include <sochdb/storage/wal_format.hpp>
+
+#include <algorithm>
+#include <map>
 
 #include <cstdio>
 #include <optional>
@@ -161,6 +166,148 @@ class wal_writer {
   bool dirty_ = false;
   std::uint64_t syncs_ = 0;
 };
+
+/// How replay_wal treats the log.
+struct wal_replay_options {
+  bool skip_corrupt_records = false;  ///< skip damage mid-log instead of throwing
+  std::uint64_t first_segment = 1;    ///< the number the log must start at
+  std::uint64_t after_ts = 0;         ///< commits at or below this are already elsewhere
+};
+
+/// Where replay_wal stopped.
+struct wal_replay_result {
+  /// End of the valid records of the last segment (after any tail truncation); 0 when its
+  /// header was torn (the caller recreates it) or there were no segments.
+  std::uint64_t last_segment_end = 0;
+};
+
+/// Replays the WAL segments `segments` (ascending, consecutive from first_segment) of `dir`:
+/// calls on_commit(const write_batch&, commit_ts) for every committed transaction in log order
+/// with commit_ts > after_ts, ignoring uncommitted and aborted ones. A damaged record at the
+/// tail of the last segment (nothing valid after it) is truncated away (the file is truncated
+/// and synced); damage anywhere else throws `corruption` naming the segment and offset, unless
+/// skip_corrupt_records. Counts go to `stats` (records, segments, transactions, discarded,
+/// truncated bytes, skipped regions). Used by every backend that keeps a WAL.
+template <file_system Fs, class OnCommit>
+wal_replay_result replay_wal(Fs& fs, const std::string& dir,
+                             const std::vector<std::uint64_t>& segments,
+                             const wal_replay_options& opt, recovery_stats& stats,
+                             OnCommit&& on_commit) {
+  auto damaged = [](const std::string& file, std::uint64_t off, const std::string& what) {
+    throw corruption(file + ": " + what + " at offset " + std::to_string(off));
+  };
+  if (!segments.empty() && segments.front() != opt.first_segment) {
+    throw corruption("wal segment " + wal_segment_name(opt.first_segment) +
+                     " is missing (the log must start there)");
+  }
+  for (std::size_t i = 1; i < segments.size(); ++i) {
+    if (segments[i] != segments[i - 1] + 1) {
+      throw corruption("wal segment " + wal_segment_name(segments[i - 1] + 1) +
+                       " is missing (the log has a gap)");
+    }
+  }
+  struct pending {
+    write_batch batch;
+    bool damaged = false;
+  };
+  std::map<std::uint64_t, pending> open;
+  std::uint64_t last_ts = opt.after_ts;
+  wal_replay_result res;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    std::uint64_t n = segments[i];
+    bool last = i + 1 == segments.size();
+    std::string name = "wal segment " + wal_segment_name(n);
+    std::string path = path_join(dir, wal_segment_name(n));
+    std::string buf = read_file(fs, path);
+    ++stats.segments;
+    std::uint64_t segno = 0;
+    if (const char* e = check_wal_file_header(buf, wal_magic, &segno)) {
+      if (last && find_next_valid_record(buf, wal_file_header_size - 1) == buf.size()) {
+        stats.truncated_bytes += buf.size();
+        ++stats.tail_truncations;
+        res.last_segment_end = 0;
+        break;
+      }
+      damaged(name, 0, e);
+    }
+    if (segno != n) damaged(name, 8, "header names segment " + std::to_string(segno));
+    std::size_t pos = wal_file_header_size;
+    wal_record r;
+    while (pos < buf.size()) {
+      auto st = decode_wal_record(buf, pos, r);
+      if (st != wal_decode_status::ok) {
+        std::size_t next = find_next_valid_record(buf, pos);
+        if (last && next == buf.size()) {
+          // Damage with nothing valid after it at the end of the log: a torn tail.
+          stats.truncated_bytes += buf.size() - pos;
+          ++stats.tail_truncations;
+          auto f = fs.open(path, open_mode::write);
+          f.truncate(pos);
+          f.sync();
+          f.close();
+          buf.resize(pos);
+          break;
+        }
+        if (!opt.skip_corrupt_records) damaged(name, pos, to_string(st));
+        ++stats.skipped_corrupt;
+        for (auto& [id, t] : open) t.damaged = true;
+        pos = next;
+        continue;
+      }
+      ++stats.records;
+      switch (r.type) {
+        case wal_record_type::begin_txn: {
+          auto [it, fresh] = open.try_emplace(r.txn_id);
+          if (!fresh) {  // a restarted id: the earlier attempt never committed
+            ++stats.discarded_transactions;
+            it->second = pending{};
+          }
+          break;
+        }
+        case wal_record_type::put:
+        case wal_record_type::del: {
+          auto it = open.find(r.txn_id);
+          if (it == open.end()) break;  // its BEGIN was lost to skipped damage
+          if (r.type == wal_record_type::put) {
+            it->second.batch.put(r.key, r.value, r.expiry_ms);
+          } else {
+            it->second.batch.del(r.key);
+          }
+          break;
+        }
+        case wal_record_type::commit_txn: {
+          auto it = open.find(r.txn_id);
+          if (it == open.end() || it->second.damaged) {
+            ++stats.discarded_transactions;
+            if (it != open.end()) open.erase(it);
+            break;
+          }
+          if (r.ts > opt.after_ts) {
+            if (r.ts <= last_ts) {
+              damaged(name, pos,
+                      "commit timestamp " + std::to_string(r.ts) +
+                          " is not after the previous one (" + std::to_string(last_ts) + ")");
+            }
+            on_commit(static_cast<const write_batch&>(it->second.batch), r.ts);
+            last_ts = r.ts;
+            ++stats.transactions;
+          }
+          open.erase(it);
+          break;
+        }
+        case wal_record_type::abort_txn:
+          if (open.erase(r.txn_id) != 0) ++stats.discarded_transactions;
+          break;
+        case wal_record_type::checkpoint:
+          break;  // informational: the checkpoint file is authoritative
+      }
+      pos += r.size;
+    }
+    res.last_segment_end = buf.size();
+  }
+  stats.discarded_transactions += open.size();
+  return res;
+}
 
 /// What `verify_wal_directory` found.
 struct wal_check_report {

@@ -292,24 +292,17 @@ class wal_storage {
     for (auto n : d.segments) {
       if (n >= ckpt_seg) segs.push_back(n);
     }
-    std::uint64_t first_expected = ckpt_seg != 0 ? ckpt_seg : 1;
-    if (!segs.empty() && segs.front() != first_expected) {
-      throw corruption("wal segment " + wal_segment_name(first_expected) +
-                       " is missing (the log must start there)");
-    }
-    for (std::size_t i = 1; i < segs.size(); ++i) {
-      if (segs[i] != segs[i - 1] + 1) {
-        throw corruption("wal segment " + wal_segment_name(segs[i - 1] + 1) +
-                         " is missing (the log has a gap)");
-      }
-    }
     last_ts_ = ckpt_ts;
-    std::map<std::uint64_t, pending_txn> open_txns;
-    std::uint64_t last_valid_end = 0;
-    for (std::size_t i = 0; i < segs.size(); ++i) {
-      last_valid_end = replay_segment(*mem, segs[i], i + 1 == segs.size(), ckpt_ts, open_txns);
-    }
-    recovery_.discarded_transactions += open_txns.size();
+    wal_replay_options ro;
+    ro.skip_corrupt_records = opt_.skip_corrupt_records;
+    ro.first_segment = ckpt_seg != 0 ? ckpt_seg : 1;
+    ro.after_ts = ckpt_ts;
+    auto replayed =
+        replay_wal(fs_, dir_, segs, ro, recovery_, [&](const write_batch& b, std::uint64_t ts) {
+          mem_.insert_batch(*mem, b, ts);
+          last_ts_ = ts;
+        });
+    std::uint64_t last_valid_end = replayed.last_segment_end;
     recovery_.last_commit_ts = last_ts_;
     published_.store(last_ts_, std::memory_order_release);
     mem_.swap(mem);
@@ -327,108 +320,6 @@ class wal_storage {
     if (ckpt_seg != 0) remove_obsolete(ckpt_seg);
     recovery_.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-
-  struct pending_txn {
-    write_batch batch;
-    bool damaged = false;
-  };
-
-  // Replays one segment; returns the end of its valid records (0: the header itself was torn).
-  std::uint64_t replay_segment(memtable& mem, std::uint64_t n, bool last, std::uint64_t ckpt_ts,
-                               std::map<std::uint64_t, pending_txn>& open_txns) {
-    std::string name = "wal segment " + wal_segment_name(n);
-    std::string path = path_join(dir_, wal_segment_name(n));
-    std::string buf = read_file(fs_, path);
-    ++recovery_.segments;
-    std::uint64_t segno = 0;
-    if (const char* e = check_wal_file_header(buf, wal_magic, &segno)) {
-      if (last && find_next_valid_record(buf, wal_file_header_size - 1) == buf.size()) {
-        recovery_.truncated_bytes += buf.size();
-        ++recovery_.tail_truncations;
-        return 0;
-      }
-      damaged(name, 0, e);
-    }
-    if (segno != n) damaged(name, 8, "header names segment " + std::to_string(segno));
-    std::size_t pos = wal_file_header_size;
-    wal_record r;
-    while (pos < buf.size()) {
-      auto st = decode_wal_record(buf, pos, r);
-      if (st == wal_decode_status::ok) {
-        ++recovery_.records;
-        replay_record(mem, r, ckpt_ts, open_txns, name, pos);
-        pos += r.size;
-        continue;
-      }
-      std::size_t next = find_next_valid_record(buf, pos);
-      if (last && next == buf.size()) {
-        // Damage with nothing valid after it at the end of the log: a torn tail.
-        recovery_.truncated_bytes += buf.size() - pos;
-        ++recovery_.tail_truncations;
-        auto f = fs_.open(path, open_mode::write);
-        f.truncate(pos);
-        f.sync();
-        f.close();
-        return pos;
-      }
-      if (!opt_.skip_corrupt_records) damaged(name, pos, to_string(st));
-      ++recovery_.skipped_corrupt;
-      for (auto& [id, t] : open_txns) t.damaged = true;
-      pos = next;
-    }
-    return pos;
-  }
-
-  void replay_record(memtable& mem, const wal_record& r, std::uint64_t ckpt_ts,
-                     std::map<std::uint64_t, pending_txn>& open_txns, const std::string& name,
-                     std::size_t pos) {
-    switch (r.type) {
-      case wal_record_type::begin_txn: {
-        auto [it, fresh] = open_txns.try_emplace(r.txn_id);
-        if (!fresh) {  // a restarted id: the earlier attempt never committed
-          ++recovery_.discarded_transactions;
-          it->second = pending_txn{};
-        }
-        break;
-      }
-      case wal_record_type::put:
-      case wal_record_type::del: {
-        auto it = open_txns.find(r.txn_id);
-        if (it == open_txns.end()) break;  // its BEGIN was lost to skipped damage
-        if (r.type == wal_record_type::put) {
-          it->second.batch.put(r.key, r.value, r.expiry_ms);
-        } else {
-          it->second.batch.del(r.key);
-        }
-        break;
-      }
-      case wal_record_type::commit_txn: {
-        auto it = open_txns.find(r.txn_id);
-        if (it == open_txns.end() || it->second.damaged) {
-          ++recovery_.discarded_transactions;
-          if (it != open_txns.end()) open_txns.erase(it);
-          break;
-        }
-        if (r.ts > ckpt_ts) {
-          if (r.ts <= last_ts_) {
-            damaged(name, pos,
-                    "commit timestamp " + std::to_string(r.ts) +
-                        " is not after the previous one (" + std::to_string(last_ts_) + ")");
-          }
-          mem_.insert_batch(mem, it->second.batch, r.ts);
-          last_ts_ = r.ts;
-          ++recovery_.transactions;
-        }
-        open_txns.erase(it);
-        break;
-      }
-      case wal_record_type::abort_txn:
-        if (open_txns.erase(r.txn_id) != 0) ++recovery_.discarded_transactions;
-        break;
-      case wal_record_type::checkpoint:
-        break;  // informational: the checkpoint file is authoritative
-    }
   }
 
   void load_checkpoint(memtable& mem, std::uint64_t n, std::uint64_t& ts) {
