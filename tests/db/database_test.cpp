@@ -143,6 +143,7 @@ TEST_CASE("database: path helpers list direct children") {
   CHECK(db.list_path("users/alice") == std::vector<std::string>{"email", "name"});
   CHECK(db.list_path("") == std::vector<std::string>{"users", "usersX"});
   CHECK(db.list_path("nothing/here").empty());
+  CHECK(db.stats().live_snapshots == 0);  // every listing released its snapshot
   db.delete_path("users/alice/email");
   CHECK(db.list_path("users/alice") == std::vector<std::string>{"name"});
   CHECK_THROWS_AS(db.put_path("", "x"), invalid_argument);

@@ -278,10 +278,14 @@ class basic_database {
     if (!prefix.empty() && prefix.back() != '/') prefix += '/';
     std::optional<std::string> upper;
     if (std::string e = prefix_successor(prefix); !e.empty()) upper = std::move(e);
+    auto& st = s();
+    // One snapshot for the whole listing; each seek below is a scan at that timestamp.
+    snapshot_hold hold(st.tracker.get(), st.tracker->acquire(st.pipeline->published_atomic()));
     std::vector<std::string> children;
     std::string from = prefix;
     for (;;) {
-      auto sc = make_scan(from, upper, scan_order::forward);
+      st.tracker->add(hold.ts());
+      auto sc = make_scan_at(hold.ts(), from, upper, scan_order::forward);
       if (!sc.valid()) break;
       std::string_view rest = sc.key().substr(prefix.size());
       std::size_t slash = rest.find('/');
@@ -365,7 +369,15 @@ class basic_database {
 
   scan_type make_scan(std::string lower, std::optional<std::string> upper, scan_order order) const {
     auto& st = s();
-    std::uint64_t ts = st.tracker->acquire(st.pipeline->published_atomic());
+    return make_scan_at(st.tracker->acquire(st.pipeline->published_atomic()), std::move(lower),
+                        std::move(upper), order);
+  }
+
+  // A scan at `ts`, which the caller has registered with the tracker once for this scan; the
+  // scan releases it.
+  scan_type make_scan_at(std::uint64_t ts, std::string lower, std::optional<std::string> upper,
+                         scan_order order) const {
+    auto& st = s();
     try {
       scan_spec spec{ts, std::move(lower), std::move(upper), order, now_ms()};
       return scan_type(st.storage->scan(spec), st.tracker, ts);

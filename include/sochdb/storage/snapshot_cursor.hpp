@@ -21,6 +21,7 @@
 
 #include <sochdb/storage/internal_key.hpp>
 
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,7 +48,20 @@ enum class lookup_state { absent, deleted, found };
 template <class It>
 lookup_state lookup_version(It& it, std::string_view user_key, std::uint64_t ts,
                             std::uint64_t now_ms, std::string_view& value) {
-  it.seek(lookup_key(user_key, ts));
+  // The lookup key on the stack for ordinary key sizes: no allocation per read.
+  char stack[256];
+  std::string heap;
+  std::string_view target;
+  if (user_key.size() + internal_key_trailer <= sizeof stack) {
+    std::memcpy(stack, user_key.data(), user_key.size());
+    encode_fixed64_be(stack + user_key.size(), ~ts);
+    stack[user_key.size() + 8] = static_cast<char>(value_kind::deletion);
+    target = std::string_view(stack, user_key.size() + internal_key_trailer);
+  } else {
+    heap = lookup_key(user_key, ts);
+    target = heap;
+  }
+  it.seek(target);
   if (!it.valid()) return lookup_state::absent;
   std::string_view k = it.key();
   if (user_key_of(k) != user_key) return lookup_state::absent;
