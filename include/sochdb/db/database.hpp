@@ -338,7 +338,8 @@ class basic_database {
   struct state {
     state(const std::string& path, const database_options& o, fs_type fs)
         : opt(o), storage(Storage::open(std::move(fs), path, o.storage())) {
-      pipeline = std::make_unique<commit_pipeline<Storage>>(*storage, clock, o.max_group_bytes);
+      pipeline = std::make_unique<commit_pipeline<Storage>>(*storage, clock, o.max_group_bytes,
+                                                            o.sync == sync_mode::full);
       storage->set_snapshot_horizon(
           [t = tracker.get(), p = pipeline.get()] { return t->horizon(p->published()); });
     }

@@ -37,6 +37,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 SOCHDB_BEGIN_NAMESPACE
@@ -51,8 +52,13 @@ template <storage_backend Storage>
 class commit_pipeline {
  public:
   /// `storage` must have been opened (recovered); the clock is moved past its last commit.
-  commit_pipeline(Storage& storage, hybrid_clock& clock, std::size_t max_group_bytes)
-      : storage_(storage), clock_(clock), max_group_bytes_(max_group_bytes) {
+  /// `yield_when_alone`: see commit(); set it when every group pays for a sync.
+  commit_pipeline(Storage& storage, hybrid_clock& clock, std::size_t max_group_bytes,
+                  bool yield_when_alone = false)
+      : storage_(storage),
+        clock_(clock),
+        max_group_bytes_(max_group_bytes),
+        yield_when_alone_(yield_when_alone) {
     std::uint64_t last = storage.last_commit_ts();
     clock_.observe(last);
     published_.store(last, std::memory_order_seq_cst);
@@ -72,7 +78,14 @@ class commit_pipeline {
       if (w.error) std::rethrow_exception(w.error);
       return w.ts;
     }
-    // Leader: take a group from the head of the queue.
+    // Leader. Alone in the queue right after the previous group finished, the members it just
+    // woke are usually about to commit again: one yield lets them join this group instead of
+    // paying for a sync of their own (only worth it when a group costs a sync).
+    if (yield_when_alone_ && queue_.size() == 1) {
+      lk.unlock();
+      std::this_thread::yield();
+      lk.lock();
+    }
     group_.clear();
     std::size_t bytes = 0;
     for (waiter* x : queue_) {
@@ -154,6 +167,7 @@ class commit_pipeline {
   Storage& storage_;
   hybrid_clock& clock_;
   std::size_t max_group_bytes_;
+  bool yield_when_alone_;
   mutable std::mutex mu_;
   std::deque<waiter*> queue_;
   std::atomic<std::uint64_t> published_{0};
