@@ -73,6 +73,27 @@ TEST_CASE("database: keys and values are bytes; empty and oversized input is ref
   CHECK_THROWS_AS(mem_db::open("/other", {.wal_segment_size = 10}, fs), invalid_argument);
 }
 
+TEST_CASE("database: large values round-trip through the WAL and a checkpoint") {
+  memory_fs fs;
+  std::mt19937_64 rng(3);
+  std::string big = sochdb_test::random_bytes(rng, 5u << 20);
+  std::string big_key(60000, 'k');
+  {
+    auto db = mem_db::open("/db", {.wal_segment_size = 1 << 20}, fs);
+    db.put(big_key, big);
+    db.put("small", "x");
+    CHECK(db.get(big_key) == big);
+  }
+  {
+    auto db = mem_db::open("/db", {}, fs);
+    CHECK(db.get(big_key) == big);
+    db.checkpoint();
+  }
+  auto db = mem_db::open("/db", {}, fs);
+  CHECK(db.get(big_key) == big);
+  CHECK(db.stats().storage.recovery.checkpoint_entries == 2);
+}
+
 TEST_CASE("database: batches are atomic and get_batch reads one snapshot") {
   memory_fs fs;
   auto db = mem_db::open("/db", {}, fs);

@@ -41,8 +41,9 @@ inline constexpr std::uint32_t checkpoint_magic = 0x504b4353;  ///< "SCKP" (form
 inline constexpr std::uint32_t wal_format_version = 1;         ///< (format)
 inline constexpr std::size_t wal_file_header_size = 20;        ///< (format)
 inline constexpr std::size_t wal_record_header_size = 17;      ///< (format)
-/// Largest payload a reader accepts (format): anything longer is damage, not data.
-inline constexpr std::uint32_t wal_max_payload = (1u << 30) + (1u << 20);
+/// Largest payload a reader accepts (format): anything longer is damage, not data. Room for the
+/// largest key (1 MiB) and value (1 GiB) the database allows, plus their varints.
+inline constexpr std::uint32_t wal_max_payload = (1u << 30) + (1u << 20) + 64;
 
 inline const char* wal_record_type_name(std::uint8_t t) noexcept {
   switch (t) {
