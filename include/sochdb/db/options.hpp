@@ -22,8 +22,10 @@ struct database_options {
   sync_mode sync = sync_mode::full;              ///< default full: a commit returns when synced
   std::chrono::milliseconds sync_interval{100};  ///< normal mode: sync period; default 100 ms
   std::uint64_t wal_segment_size = 64ull << 20;  ///< WAL segment roll size; default 64 MiB
-  std::uint64_t memtable_size = 64ull << 20;     ///< memtable growth that triggers a checkpoint
-                                                 ///< and version GC; default 64 MiB
+  std::uint64_t memtable_size = 64ull << 20;     ///< bytes; a checkpoint (with version GC)
+                                                 ///< runs when the memtable's entries exceed
+                                                 ///< max(this, 2 x their size after the last
+                                                 ///< one); default 64 MiB
   bool auto_checkpoint = true;                   ///< checkpoint in the background; default on
   bool skip_corrupt_records = false;  ///< recover past damage in the middle of the WAL (the
                                       ///< damaged transactions are lost); default off: error

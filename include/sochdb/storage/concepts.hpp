@@ -78,8 +78,10 @@ struct storage_options {
   sync_mode sync = sync_mode::full;              ///< default full
   std::chrono::milliseconds sync_interval{100};  ///< normal mode; default 100 ms
   std::uint64_t wal_segment_size = 64ull << 20;  ///< bytes; default 64 MiB
-  std::uint64_t memtable_size = 64ull << 20;     ///< bytes of garbage that trigger GC and
-                                                 ///< a checkpoint; default 64 MiB
+  std::uint64_t memtable_size = 64ull << 20;     ///< bytes; a checkpoint (with version GC) runs
+                                                 ///< when the memtable's entries exceed
+                                                 ///< max(this, 2 x their size after the last
+                                                 ///< one); default 64 MiB
   bool auto_checkpoint = true;                   ///< checkpoint in the background
   bool skip_corrupt_records = false;             ///< recover past damage mid-log
   bool create_if_missing = true;

@@ -108,8 +108,13 @@ class memtable {
   [[nodiscard]] std::uint64_t data_bytes() const noexcept {
     return data_bytes_.load(std::memory_order_relaxed);
   }
-  /// Bytes the arena holds.
+  /// Bytes the arena holds (in whole blocks).
   [[nodiscard]] std::size_t memory_usage() const noexcept { return arena_.memory_usage(); }
+  /// Bytes the entries take, nodes included (an estimate independent of the arena's block
+  /// size: key and value bytes plus a node header and two links on average each).
+  [[nodiscard]] std::uint64_t approximate_size() const noexcept {
+    return data_bytes() + entries() * (header_size + 2 * sizeof(void*));
+  }
 
   /// A cursor over internal keys. Cheap to copy; valid while the memtable lives.
   class iterator {

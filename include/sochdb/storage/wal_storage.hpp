@@ -101,7 +101,7 @@ class wal_storage {
     published_.store(prev, std::memory_order_release);
     commits_ += group.size();
     ++groups_;
-    if (opt_.auto_checkpoint && t->memory_usage() > checkpoint_trigger_) {
+    if (opt_.auto_checkpoint && t->approximate_size() > checkpoint_trigger_) {
       std::lock_guard bl(bg_mu_);
       checkpoint_due_ = true;
       bg_cv_.notify_all();
@@ -153,7 +153,7 @@ class wal_storage {
         mem_.swap(fresh);
         gc_dropped_ += dropped;
         checkpoint_trigger_ =
-            std::max<std::uint64_t>(opt_.memtable_size, 2 * fresh->memory_usage());
+            std::max<std::uint64_t>(opt_.memtable_size, 2 * fresh->approximate_size());
       } catch (const std::exception& e) {
         mark_failed(e.what());
         throw;
