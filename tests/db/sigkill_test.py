@@ -34,6 +34,17 @@ try:
         t = threading.Thread(target=reader)
         t.start()
         time.sleep(rng.uniform(0.005, 0.15))
+        if run == 0:
+            # While the writer lives, a second process cannot open the database.
+            while not lines and p.poll() is None:
+                time.sleep(0.005)
+            v = subprocess.run([writer, "verify", db, "0:0"], capture_output=True, text=True,
+                               timeout=60)
+            if v.returncode != 1 or "already open" not in v.stderr:
+                print(f"second open while the writer runs was not refused: {v.returncode} "
+                      f"{v.stderr!r}")
+                p.kill()
+                sys.exit(1)
         p.send_signal(signal.SIGKILL)
         p.wait()
         t.join()
