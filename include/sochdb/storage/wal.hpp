@@ -220,7 +220,7 @@ wal_replay_result replay_wal(Fs& fs, const std::string& dir,
     std::string path = path_join(dir, wal_segment_name(n));
     std::string buf = read_file(fs, path);
     ++stats.segments;
-    std::uint64_t segno = 0;
+    std::uint64_t segno = n;
     if (const char* e = check_wal_file_header(buf, wal_magic, &segno)) {
       if (last && find_next_valid_record(buf, wal_file_header_size - 1) == buf.size()) {
         stats.truncated_bytes += buf.size();
@@ -228,7 +228,9 @@ wal_replay_result replay_wal(Fs& fs, const std::string& dir,
         res.last_segment_end = 0;
         break;
       }
-      damaged(name, 0, e);
+      if (!opt.skip_corrupt_records || buf.size() < wal_file_header_size) damaged(name, 0, e);
+      ++stats.skipped_corrupt;  // the records after a damaged header may still be good
+      segno = n;
     }
     if (segno != n) damaged(name, 8, "header names segment " + std::to_string(segno));
     std::size_t pos = wal_file_header_size;
