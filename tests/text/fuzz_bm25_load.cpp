@@ -7,7 +7,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string in(reinterpret_cast<const char*>(data), size);
-  if (size > 0 && (data[0] & 1)) {  // half the inputs get the magic prepended
+  if (in.compare(0, sochdb::bm25_index::magic.size(), sochdb::bm25_index::magic) != 0) {
     in = std::string(sochdb::bm25_index::magic) + in;
   }
   sochdb::put_fixed32(in, sochdb::checksum32(in));
