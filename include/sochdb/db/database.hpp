@@ -126,7 +126,7 @@ class basic_database {
   /// Stores `value` under `key`; returns the commit timestamp.
   std::uint64_t put(std::string_view key, std::string_view value) {
     check_put("put", key, value);
-    write_batch b;
+    write_batch& b = scratch_batch();
     b.put(key, value);
     return commit(b);
   }
@@ -136,7 +136,7 @@ class basic_database {
   std::uint64_t put(std::string_view key, std::string_view value,
                     std::chrono::duration<Rep, Period> ttl) {
     check_put("put", key, value);
-    write_batch b;
+    write_batch& b = scratch_batch();
     b.put(key, value, expiry_after(ttl));
     return commit(b);
   }
@@ -144,7 +144,7 @@ class basic_database {
   /// Removes `key` (a no-op commit when absent); returns the commit timestamp.
   std::uint64_t del(std::string_view key) {
     check_key("del", key);
-    write_batch b;
+    write_batch& b = scratch_batch();
     b.del(key);
     return commit(b);
   }
@@ -367,6 +367,14 @@ class basic_database {
   }
 
   std::uint64_t commit(const write_batch& b) { return s().pipeline->commit(b); }
+
+  // A per-thread batch for single puts and deletes, so they allocate nothing once warm. A
+  // commit returns before its thread builds the next batch, so reuse is safe.
+  static write_batch& scratch_batch() {
+    thread_local write_batch b;
+    b.clear();
+    return b;
+  }
 
   scan_type make_scan(std::string lower, std::optional<std::string> upper, scan_order order) const {
     auto& st = s();
