@@ -64,8 +64,8 @@ SOCHDB_BEGIN_NAMESPACE
 /// When a commit's WAL bytes reach stable storage (docs/kv.md "Durability").
 enum class sync_mode {
   full,    ///< before the commit returns (default)
-  normal,  ///< every sync_interval and at checkpoints and close: a crash loses at most the
-           ///< last interval's commits, always a suffix
+  normal,  ///< every sync_interval and at checkpoints and close: a power loss loses at most
+           ///< the last one to two intervals' commits, always a suffix
   off,     ///< never explicitly (at segment rolls, checkpoints and close only)
 };
 
