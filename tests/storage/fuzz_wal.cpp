@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   while (pos < in.size()) {
     auto st = sochdb::decode_wal_record(in, pos, r);
     if (st != sochdb::wal_decode_status::ok) {
-      pos = sochdb::find_next_valid_record(in, pos);
+      pos = sochdb::find_next_valid_record(in, pos).offset;
       continue;
     }
     pos += r.size;

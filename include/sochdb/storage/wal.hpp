@@ -222,7 +222,8 @@ wal_replay_result replay_wal(Fs& fs, const std::string& dir,
     ++stats.segments;
     std::uint64_t segno = n;
     if (const char* e = check_wal_file_header(buf, wal_magic, &segno)) {
-      if (last && find_next_valid_record(buf, wal_file_header_size - 1) == buf.size()) {
+      auto rs = find_next_valid_record(buf, wal_file_header_size - 1);
+      if (last && rs.offset == buf.size() && !rs.gave_up) {
         stats.truncated_bytes += buf.size();
         ++stats.tail_truncations;
         res.last_segment_end = 0;
@@ -238,8 +239,9 @@ wal_replay_result replay_wal(Fs& fs, const std::string& dir,
     while (pos < buf.size()) {
       auto st = decode_wal_record(buf, pos, r);
       if (st != wal_decode_status::ok) {
-        std::size_t next = find_next_valid_record(buf, pos);
-        if (last && next == buf.size()) {
+        auto rs = find_next_valid_record(buf, pos);
+        std::size_t next = rs.offset;
+        if (last && next == buf.size() && !rs.gave_up) {
           // Damage with nothing valid after it at the end of the log: a torn tail.
           stats.truncated_bytes += buf.size() - pos;
           ++stats.tail_truncations;

@@ -249,19 +249,32 @@ inline const char* check_wal_file_header(std::string_view buf, std::uint32_t mag
   return nullptr;
 }
 
-/// The offset of the first position after `from` where a record decodes cleanly, or
-/// buf.size() when there is none. Used to tell damage at the tail of a log (nothing valid
-/// follows) from damage in its middle.
-inline std::size_t find_next_valid_record(std::string_view buf, std::size_t from) {
+/// Result of find_next_valid_record.
+struct resync_result {
+  std::size_t offset;  ///< the next valid record, or buf.size() when there is none
+  bool gave_up;        ///< the work budget ran out before the search could finish
+};
+
+/// The offset of the first position after `from` where a record decodes cleanly. Used to tell
+/// damage at the tail of a log (nothing valid follows) from damage in its middle. Hostile bytes
+/// could make every position look like the start of a long record; the bytes hashed are capped
+/// at 64 times the bytes searched plus 1 MiB, and `gave_up` says when the cap was hit (callers
+/// then must not conclude "nothing valid follows").
+inline resync_result find_next_valid_record(std::string_view buf, std::size_t from) {
   wal_record r;
+  std::uint64_t budget =
+      64 * static_cast<std::uint64_t>(buf.size() - std::min(from, buf.size())) + (1u << 20);
   for (std::size_t p = from + 1; p + wal_record_header_size <= buf.size(); ++p) {
     std::uint32_t len = decode_fixed32(buf.data() + p + 4);
     if (len > buf.size() - p - wal_record_header_size) continue;
     auto t = static_cast<std::uint8_t>(buf[p + 8]);
     if (t < 1 || t > 6) continue;
-    if (decode_wal_record(buf, p, r) == wal_decode_status::ok) return p;
+    std::uint64_t cost = wal_record_header_size + std::uint64_t{len};
+    if (cost > budget) return {buf.size(), true};
+    budget -= cost;
+    if (decode_wal_record(buf, p, r) == wal_decode_status::ok) return {p, false};
   }
-  return buf.size();
+  return {buf.size(), false};
 }
 
 SOCHDB_END_NAMESPACE
