@@ -6,4 +6,5 @@
 
 #include <sochdb/version.hpp>
 #include <sochdb/core.hpp>
+#include <sochdb/db.hpp>  // storage/ and db/
 #include <sochdb/text.hpp>

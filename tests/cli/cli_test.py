@@ -50,8 +50,67 @@ def test_usage_errors():
         check("usage: sochdb" in err, f"{args} prints usage on stderr")
 
 
+def test_kv():
+    with tempfile.TemporaryDirectory() as tmp:
+        db = tmp + "/db"
+        rc, out, err = run("--db", db, "put", "user:1", "Alice")
+        check(rc == 0 and out == "" and err == "", f"put succeeds quietly ({rc}, {err!r})")
+        run("--db", db, "put", "user:2", "Bob")
+        run("--db", db, "put", "item:1", "Lamp")
+        rc, out, _ = run("--db", db, "get", "user:1")
+        check(rc == 0 and out == "Alice\n", f"get prints the value ({out!r})")
+        rc, out, err = run("--db", db, "get", "user:9")
+        check(rc == 1 and out == "" and "not found" in err, f"missing key: exit 1, not found ({rc}, {err!r})")
+        rc, out, _ = run("--db", db, "scan", "user:")
+        check(rc == 0 and out == "user:1\tAlice\nuser:2\tBob\n", f"scan PREFIX ({out!r})")
+        rc, out, _ = run("--db", db, "scan")
+        check(rc == 0 and out.splitlines() == ["item:1\tLamp", "user:1\tAlice", "user:2\tBob"],
+              f"scan lists every key in order ({out!r})")
+        rc, out, _ = run("--db", db, "scan", "--reverse", "--limit", "1")
+        check(rc == 0 and out == "user:2\tBob\n", f"scan --reverse --limit ({out!r})")
+        rc, _, _ = run("--db", db, "del", "user:1")
+        check(rc == 0, "del")
+        rc, _, err = run("--db", db, "get", "user:1")
+        check(rc == 1 and "not found" in err, "deleted key is gone")
+        rc, out, _ = run("--db", db, "put", "s", "x", "--ttl", "3600")
+        check(rc == 0, "put --ttl")
+        rc, out, _ = run("--db", db, "stats")
+        check(rc == 0 and "keys: 3" in out and "wal_bytes:" in out, f"stats ({out!r})")
+        rc, out, _ = run("--db", db, "--format", "json", "stats")
+        check(rc == 0 and '"keys": 3' in out, "stats --format json")
+        rc, out, _ = run("--db", db, "check")
+        check(rc == 0 and out.startswith("ok:"), f"check on a sound database ({out!r})")
+        # usage errors
+        for args in (["put", "onlykey"], ["get"], ["put", "k", "v", "--sync", "sometimes"],
+                     ["scan", "a", "b"], ["put", "k", "v", "--ttl", "-1"]):
+            rc, out, err = run("--db", db, *args)
+            check(rc == 2 and out == "", f"{args} is a usage error ({rc})")
+        rc, _, err = run("put", "k", "v")
+        check(rc == 2 and "--db" in err, "put without --db is a usage error")
+        rc, _, err = run("--db", db, "put", "", "v")
+        check(rc == 1 and "empty" in err, f"empty key is refused ({err!r})")
+        # damage one byte in the middle of the log: check names the file and offset
+        seg = db + "/000001.log"
+        with open(seg, "r+b") as f:
+            f.seek(30)
+            b = f.read(1)
+            f.seek(30)
+            f.write(bytes([b[0] ^ 0x10]))
+        rc, out, err = run("--db", db, "check")
+        check(rc == 1 and "wal segment 000001.log" in err and "at offset 20" in err,
+              f"check reports the first bad record ({rc}, {err!r})")
+        rc, out, err = run("--db", db, "get", "user:2")
+        check(rc == 1 and "corruption" in err and "000001.log" in err,
+              f"opening a damaged database fails with corruption ({err!r})")
+        rc, out, err = run("--db", tmp + "/nope", "check")
+        check(rc == 1 and "does not exist" in err, "check of a missing directory")
+        rc, out, err = run("--db", tmp + "/nope", "get", "k")
+        check(rc == 1 and "does not exist" in err, f"get on a missing database ({err!r})")
+
+
 test_help_and_version()
 test_usage_errors()
+test_kv()
 if failures:
     print(f"{len(failures)} failure(s)")
     sys.exit(1)

@@ -1,0 +1,375 @@
+// kv_bench adapters: one small class per library behind one interface, so every library runs
+// the same key stream with the same sync semantics (each adapter's comment says how it maps
+// them). Comparison libraries are compiled in only when meson found them
+// (SOCHDB_BENCH_ROCKSDB, _LEVELDB, _LMDB, _SQLITE).
+#pragma once
+
+#include <sochdb/db.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#if SOCHDB_BENCH_ROCKSDB
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#endif
+#if SOCHDB_BENCH_LEVELDB
+#include <leveldb/db.h>
+#include <leveldb/options.h>
+#include <leveldb/write_batch.h>
+#endif
+#if SOCHDB_BENCH_LMDB
+#include <lmdb.h>
+#endif
+#if SOCHDB_BENCH_SQLITE
+#include <sqlite3.h>
+#endif
+
+namespace sochdb_bench {
+
+enum class sync_kind { off, normal, full };
+
+/// Every adapter is used from several threads at once (the libraries are thread-safe or the
+/// adapter makes them so).
+class kv_adapter {
+ public:
+  virtual ~kv_adapter() = default;
+  virtual std::string name() const = 0;
+  virtual void put(std::string_view k, std::string_view v) = 0;
+  virtual bool get(std::string_view k, std::string& out) = 0;
+  /// Positions at the first key >= k and reads up to n entries; returns how many.
+  virtual int seek_scan(std::string_view k, int n) = 0;
+  /// Makes everything durable and closes.
+  virtual void close() = 0;
+};
+
+inline std::uint64_t directory_bytes(const std::string& dir) {
+  std::uint64_t n = 0;
+  std::error_code ec;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file(ec)) n += e.file_size(ec);
+  }
+  return n;
+}
+
+// ---- sochdb: the default database (wal_storage on posix_fs); sync modes map one to one. ----
+class sochdb_adapter : public kv_adapter {
+ public:
+  sochdb_adapter(const std::string& dir, sync_kind s) {
+    sochdb::sync_mode m = s == sync_kind::full     ? sochdb::sync_mode::full
+                          : s == sync_kind::normal ? sochdb::sync_mode::normal
+                                                   : sochdb::sync_mode::off;
+    db_.emplace(sochdb::database::open(dir, {.sync = m}));
+  }
+  std::string name() const override { return "sochdb"; }
+  void put(std::string_view k, std::string_view v) override { db_->put(k, v); }
+  bool get(std::string_view k, std::string& out) override { return db_->get(k, out); }
+  int seek_scan(std::string_view k, int n) override {
+    int got = 0;
+    for (auto sc = db_->scan_range(k, ""); sc.valid() && got < n; sc.next()) {
+      do_not_optimize(sc.value().size());
+      ++got;
+    }
+    return got;
+  }
+  void close() override {
+    db_->flush();
+    auto s = db_->stats();
+    if (s.commits > 0) {
+      std::fprintf(stderr,
+                   "sochdb: %llu commits in %llu groups, %llu WAL syncs (%.3f per commit)\n",
+                   static_cast<unsigned long long>(s.commits),
+                   static_cast<unsigned long long>(s.commit_groups),
+                   static_cast<unsigned long long>(s.storage.wal_syncs),
+                   static_cast<double>(s.storage.wal_syncs) / static_cast<double>(s.commits));
+    }
+    db_->close();
+  }
+
+ private:
+  std::optional<sochdb::database> db_;
+};
+
+#if SOCHDB_BENCH_ROCKSDB
+// RocksDB: WriteOptions.sync = true for full; for normal and off writes go to the WAL without
+// sync (RocksDB has no timed sync). Compression as asked (lz4 default), 10-bit bloom filter.
+class rocksdb_adapter : public kv_adapter {
+ public:
+  rocksdb_adapter(const std::string& dir, sync_kind s, const std::string& compression) {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.compression = compression == "zstd"   ? rocksdb::kZSTD
+                    : compression == "none" ? rocksdb::kNoCompression
+                                            : rocksdb::kLZ4Compression;
+    rocksdb::BlockBasedTableOptions t;
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    rocksdb::DB* db = nullptr;
+    auto st = rocksdb::DB::Open(o, dir, &db);
+    if (!st.ok()) throw std::runtime_error("rocksdb: " + st.ToString());
+    db_.reset(db);
+    wo_.sync = s == sync_kind::full;
+  }
+  std::string name() const override { return "rocksdb"; }
+  void put(std::string_view k, std::string_view v) override {
+    auto st = db_->Put(wo_, rocksdb::Slice(k.data(), k.size()), rocksdb::Slice(v.data(), v.size()));
+    if (!st.ok()) throw std::runtime_error("rocksdb put: " + st.ToString());
+  }
+  bool get(std::string_view k, std::string& out) override {
+    return db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(k.data(), k.size()), &out).ok();
+  }
+  int seek_scan(std::string_view k, int n) override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    int got = 0;
+    for (it->Seek(rocksdb::Slice(k.data(), k.size())); it->Valid() && got < n; it->Next()) {
+      do_not_optimize(it->value().size());
+      ++got;
+    }
+    return got;
+  }
+  void close() override {
+    if (db_) {
+      db_->FlushWAL(true);
+      db_.reset();
+    }
+  }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::WriteOptions wo_;
+};
+#endif
+
+#if SOCHDB_BENCH_LEVELDB
+// LevelDB: WriteOptions.sync = true for full, false otherwise; snappy unless "none".
+class leveldb_adapter : public kv_adapter {
+ public:
+  leveldb_adapter(const std::string& dir, sync_kind s, const std::string& compression) {
+    leveldb::Options o;
+    o.create_if_missing = true;
+    o.compression = compression == "none" ? leveldb::kNoCompression : leveldb::kSnappyCompression;
+    leveldb::DB* db = nullptr;
+    auto st = leveldb::DB::Open(o, dir, &db);
+    if (!st.ok()) throw std::runtime_error("leveldb: " + st.ToString());
+    db_.reset(db);
+    wo_.sync = s == sync_kind::full;
+  }
+  std::string name() const override { return "leveldb"; }
+  void put(std::string_view k, std::string_view v) override {
+    auto st = db_->Put(wo_, leveldb::Slice(k.data(), k.size()), leveldb::Slice(v.data(), v.size()));
+    if (!st.ok()) throw std::runtime_error("leveldb put: " + st.ToString());
+  }
+  bool get(std::string_view k, std::string& out) override {
+    return db_->Get(leveldb::ReadOptions(), leveldb::Slice(k.data(), k.size()), &out).ok();
+  }
+  int seek_scan(std::string_view k, int n) override {
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+    int got = 0;
+    for (it->Seek(leveldb::Slice(k.data(), k.size())); it->Valid() && got < n; it->Next()) {
+      do_not_optimize(it->value().size());
+      ++got;
+    }
+    return got;
+  }
+  void close() override { db_.reset(); }
+
+ private:
+  std::unique_ptr<leveldb::DB> db_;
+  leveldb::WriteOptions wo_;
+};
+#endif
+
+#if SOCHDB_BENCH_LMDB
+// LMDB: one write transaction per put (a commit each, like the others). full: default
+// (fsync at commit); normal: MDB_NOMETASYNC; off: MDB_NOSYNC. No compression.
+class lmdb_adapter : public kv_adapter {
+ public:
+  lmdb_adapter(const std::string& dir, sync_kind s) {
+    std::filesystem::create_directories(dir);
+    check(mdb_env_create(&env_), "env_create");
+    check(mdb_env_set_mapsize(env_, std::size_t{64} << 30), "set_mapsize");
+    unsigned flags = MDB_NOTLS | (s == sync_kind::off      ? MDB_NOSYNC
+                                  : s == sync_kind::normal ? MDB_NOMETASYNC
+                                                           : 0u);
+    check(mdb_env_open(env_, dir.c_str(), flags, 0644), "env_open");
+    MDB_txn* txn = nullptr;
+    check(mdb_txn_begin(env_, nullptr, 0, &txn), "txn_begin");
+    check(mdb_dbi_open(txn, nullptr, 0, &dbi_), "dbi_open");
+    check(mdb_txn_commit(txn), "commit");
+  }
+  ~lmdb_adapter() override { close(); }
+  std::string name() const override { return "lmdb"; }
+  void put(std::string_view k, std::string_view v) override {
+    MDB_txn* txn = nullptr;
+    check(mdb_txn_begin(env_, nullptr, 0, &txn), "txn_begin");
+    MDB_val kk{k.size(), const_cast<char*>(k.data())}, vv{v.size(), const_cast<char*>(v.data())};
+    int rc = mdb_put(txn, dbi_, &kk, &vv, 0);
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      check(rc, "put");
+    }
+    check(mdb_txn_commit(txn), "commit");
+  }
+  bool get(std::string_view k, std::string& out) override {
+    MDB_txn* txn = nullptr;
+    check(mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn), "txn_begin");
+    MDB_val kk{k.size(), const_cast<char*>(k.data())}, vv{};
+    int rc = mdb_get(txn, dbi_, &kk, &vv);
+    if (rc == 0) out.assign(static_cast<const char*>(vv.mv_data), vv.mv_size);
+    mdb_txn_abort(txn);
+    return rc == 0;
+  }
+  int seek_scan(std::string_view k, int n) override {
+    MDB_txn* txn = nullptr;
+    check(mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn), "txn_begin");
+    MDB_cursor* c = nullptr;
+    check(mdb_cursor_open(txn, dbi_, &c), "cursor_open");
+    MDB_val kk{k.size(), const_cast<char*>(k.data())}, vv{};
+    int got = 0;
+    int rc = mdb_cursor_get(c, &kk, &vv, MDB_SET_RANGE);
+    while (rc == 0 && got < n) {
+      do_not_optimize(vv.mv_size);
+      ++got;
+      rc = mdb_cursor_get(c, &kk, &vv, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    return got;
+  }
+  void close() override {
+    if (env_ != nullptr) {
+      mdb_env_sync(env_, 1);
+      mdb_env_close(env_);
+      env_ = nullptr;
+    }
+  }
+
+ private:
+  static void check(int rc, const char* what) {
+    if (rc != 0) throw std::runtime_error(std::string("lmdb ") + what + ": " + mdb_strerror(rc));
+  }
+  MDB_env* env_ = nullptr;
+  MDB_dbi dbi_{};
+};
+#endif
+
+#if SOCHDB_BENCH_SQLITE
+// SQLite: WAL journal mode, synchronous=FULL / NORMAL / OFF, a WITHOUT ROWID table, prepared
+// statements, autocommit (a commit per put). One connection per thread; writers take turns
+// (SQLite allows one writer at a time anyway).
+class sqlite_adapter : public kv_adapter {
+ public:
+  sqlite_adapter(const std::string& dir, sync_kind s) : dir_(dir), sync_(s) {
+    std::filesystem::create_directories(dir);
+    auto& c = conn();
+    exec(c.db, "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID");
+  }
+  ~sqlite_adapter() override { close(); }
+  std::string name() const override { return "sqlite"; }
+  void put(std::string_view k, std::string_view v) override {
+    auto& c = conn();
+    // SQLite has one writer at a time; concurrent autocommit writers in WAL mode can get
+    // SQLITE_BUSY without the busy handler, so writers take turns here.
+    std::lock_guard wl(write_mu_);
+    sqlite3_bind_blob(c.put, 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(c.put, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    int rc = sqlite3_step(c.put);
+    sqlite3_reset(c.put);
+    if (rc != SQLITE_DONE)
+      throw std::runtime_error(std::string("sqlite put: ") + sqlite3_errmsg(c.db));
+  }
+  bool get(std::string_view k, std::string& out) override {
+    auto& c = conn();
+    sqlite3_bind_blob(c.get, 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
+    bool found = false;
+    if (sqlite3_step(c.get) == SQLITE_ROW) {
+      out.assign(static_cast<const char*>(sqlite3_column_blob(c.get, 0)),
+                 static_cast<std::size_t>(sqlite3_column_bytes(c.get, 0)));
+      found = true;
+    }
+    sqlite3_reset(c.get);
+    return found;
+  }
+  int seek_scan(std::string_view k, int n) override {
+    auto& c = conn();
+    sqlite3_bind_blob(c.scan, 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
+    sqlite3_bind_int(c.scan, 2, n);
+    int got = 0;
+    while (sqlite3_step(c.scan) == SQLITE_ROW) {
+      do_not_optimize(sqlite3_column_bytes(c.scan, 1));
+      ++got;
+    }
+    sqlite3_reset(c.scan);
+    return got;
+  }
+  void close() override {
+    std::lock_guard lk(mu_);
+    for (auto& c : conns_) {
+      sqlite3_finalize(c->put);
+      sqlite3_finalize(c->get);
+      sqlite3_finalize(c->scan);
+      sqlite3_close(c->db);
+    }
+    conns_.clear();
+  }
+
+ private:
+  struct connection {
+    sqlite3* db = nullptr;
+    sqlite3_stmt *put = nullptr, *get = nullptr, *scan = nullptr;
+  };
+  static void exec(sqlite3* db, const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : "?";
+      sqlite3_free(err);
+      throw std::runtime_error(std::string("sqlite: ") + m + " in " + sql);
+    }
+  }
+  connection& conn() {
+    // Keyed by a per-adapter id, not the address: a later adapter may reuse the address.
+    thread_local std::pair<std::uint64_t, connection*> cache{0, nullptr};
+    if (cache.first == id_) return *cache.second;
+    auto c = std::make_unique<connection>();
+    if (sqlite3_open((dir_ + "/kv.sqlite").c_str(), &c->db) != SQLITE_OK) {
+      throw std::runtime_error("sqlite open failed");
+    }
+    sqlite3_busy_timeout(c->db, 10000);
+    exec(c->db, "PRAGMA journal_mode=WAL");
+    exec(c->db, sync_ == sync_kind::full     ? "PRAGMA synchronous=FULL"
+                : sync_ == sync_kind::normal ? "PRAGMA synchronous=NORMAL"
+                                             : "PRAGMA synchronous=OFF");
+    exec(c->db, "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID");
+    sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", -1, &c->put,
+                       nullptr);
+    sqlite3_prepare_v2(c->db, "SELECT v FROM kv WHERE k = ?", -1, &c->get, nullptr);
+    sqlite3_prepare_v2(c->db, "SELECT k, v FROM kv WHERE k >= ? ORDER BY k LIMIT ?", -1, &c->scan,
+                       nullptr);
+    std::lock_guard lk(mu_);
+    conns_.push_back(std::move(c));
+    cache = {id_, conns_.back().get()};
+    return *conns_.back();
+  }
+  static std::uint64_t next_id() {
+    static std::atomic<std::uint64_t> n{0};
+    return ++n;
+  }
+  std::uint64_t id_ = next_id();
+  std::string dir_;
+  sync_kind sync_;
+  std::mutex mu_;        // the connection list
+  std::mutex write_mu_;  // one writer at a time
+  std::vector<std::unique_ptr<connection>> conns_;
+};
+#endif
+
+}  // namespace sochdb_bench

@@ -1,0 +1,396 @@
+// kv_bench — key-value workloads against sochdb and, in the same run, RocksDB, LevelDB, LMDB
+// and SQLite (each behind one adapter in kv_adapters.hpp, all fed the same key stream).
+//
+//   kv_bench --db DIR --workloads fillseq,fillrandom,overwrite,readrandom,readmissing,
+//            seekrandom,readwhilewriting,txn --num N --key-size 16 --value-size 100
+//            --sync off|normal|full --threads T [--compression lz4|zstd|none]
+//            [--compare rocksdb,leveldb,lmdb,sqlite]
+//
+// Prints one JSON object per line {"library","workload","sync","threads","num","ops_per_s",
+// "p50_us","p99_us","db_bytes","write_amp"} and then a table with each library's ops/s as a
+// ratio to sochdb's. The command line and the JSON fields are a contract other tools use
+// (issue 7): keep them stable.
+//
+// Workloads (db_bench's): fillseq (keys in order into a fresh database), fillrandom (random keys,
+// fresh database), overwrite (random keys over a filled one), readrandom (random existing
+// keys), readmissing (random absent keys), seekrandom (seek to a random key and read 10
+// entries), readwhilewriting (T readers while one more thread writes). Reads on an empty
+// database fill it first (untimed). write_amp is the bytes the process handed to write(2)
+// (/proc/self/io wchar) per byte of user data written, null for read workloads. `txn` needs
+// transactions, which are not built yet: it is reported as skipped.
+#include "bench_util.hpp"
+#include "kv_adapters.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace sochdb_bench;
+
+namespace {
+
+struct config {
+  std::string dir;
+  std::vector<std::string> workloads{"fillseq", "fillrandom", "readrandom"};
+  std::uint64_t num = 100000;
+  std::size_t key_size = 16;
+  std::size_t value_size = 100;
+  std::string sync = "off";
+  int threads = 1;
+  std::string compression = "lz4";
+  std::vector<std::string> compare;
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+[[noreturn]] void usage(const std::string& why) {
+  std::fprintf(stderr,
+               "kv_bench: %s\nusage: kv_bench --db DIR --workloads LIST --num N --key-size 16 "
+               "--value-size 100 --sync off|normal|full --threads T [--compression lz4|zstd|none] "
+               "[--compare rocksdb,leveldb,lmdb,sqlite]\n",
+               why.c_str());
+  std::exit(2);
+}
+
+config parse(int argc, char** argv) {
+  config c;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto val = [&]() -> std::string {
+      if (i + 1 >= argc) usage(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--db")
+      c.dir = val();
+    else if (a == "--workloads")
+      c.workloads = split(val());
+    else if (a == "--num")
+      c.num = std::stoull(val());
+    else if (a == "--key-size")
+      c.key_size = std::stoul(val());
+    else if (a == "--value-size")
+      c.value_size = std::stoul(val());
+    else if (a == "--sync")
+      c.sync = val();
+    else if (a == "--threads")
+      c.threads = std::stoi(val());
+    else if (a == "--compression")
+      c.compression = val();
+    else if (a == "--compare")
+      c.compare = split(val());
+    else
+      usage("unknown option " + a);
+  }
+  if (c.dir.empty()) usage("--db is required");
+  if (c.sync != "off" && c.sync != "normal" && c.sync != "full") usage("bad --sync");
+  if (c.threads < 1 || c.key_size < 8 || c.num == 0) usage("bad --threads/--key-size/--num");
+  return c;
+}
+
+std::uint64_t process_wchar() {
+  std::ifstream in("/proc/self/io");
+  std::string k;
+  std::uint64_t v = 0;
+  while (in >> k >> v) {
+    if (k == "wchar:") return v;
+  }
+  return 0;
+}
+
+// Key i: decimal, zero-padded to key_size (fillseq writes them in byte order).
+struct key_maker {
+  std::size_t size;
+  void make(std::uint64_t i, std::string& out) const {
+    char buf[32];
+    int n = std::snprintf(buf, sizeof buf, "%020llu", static_cast<unsigned long long>(i));
+    out.assign(size, '0');
+    std::size_t take = std::min<std::size_t>(size, static_cast<std::size_t>(n));
+    std::memcpy(out.data() + size - take, buf + n - take, take);
+  }
+};
+
+// Values compress to about half, like db_bench's: random bytes, each repeated once.
+struct value_source {
+  std::string pool;
+  std::size_t size;
+  explicit value_source(std::size_t sz) : size(sz) {
+    std::mt19937_64 rng(301);
+    std::string half(1 << 19, '\0');
+    for (auto& ch : half) ch = static_cast<char>(' ' + rng() % 95);
+    pool.reserve(1 << 20);
+    for (std::size_t i = 0; i < half.size(); i += 64) {
+      std::string piece = half.substr(i, 32);
+      pool += piece;
+      pool += piece;
+    }
+  }
+  std::string_view at(std::uint64_t i) const {
+    std::size_t off = static_cast<std::size_t>((i * 7919) % (pool.size() - size));
+    return std::string_view(pool).substr(off, size);
+  }
+};
+
+sync_kind to_sync(const std::string& s) {
+  return s == "full" ? sync_kind::full : s == "normal" ? sync_kind::normal : sync_kind::off;
+}
+
+std::unique_ptr<kv_adapter> make_adapter(const std::string& lib, const std::string& dir,
+                                         const config& c) {
+  sync_kind s = to_sync(c.sync);
+  if (lib == "sochdb") return std::make_unique<sochdb_adapter>(dir, s);
+#if SOCHDB_BENCH_ROCKSDB
+  if (lib == "rocksdb") return std::make_unique<rocksdb_adapter>(dir, s, c.compression);
+#endif
+#if SOCHDB_BENCH_LEVELDB
+  if (lib == "leveldb") return std::make_unique<leveldb_adapter>(dir, s, c.compression);
+#endif
+#if SOCHDB_BENCH_LMDB
+  if (lib == "lmdb") return std::make_unique<lmdb_adapter>(dir, s);
+#endif
+#if SOCHDB_BENCH_SQLITE
+  if (lib == "sqlite") return std::make_unique<sqlite_adapter>(dir, s);
+#endif
+  return nullptr;
+}
+
+struct result {
+  double ops_per_s = 0;
+  double p50 = 0, p99 = 0;
+  std::uint64_t bytes_written = 0;
+  std::uint64_t ops = 0;
+};
+
+// Runs `per_thread(t, i)` for i in the thread's share of [0, num) on `threads` threads, timing
+// each operation.
+template <class F>
+result run_threads(int threads, std::uint64_t num, F&& per_op) {
+  std::vector<std::vector<double>> lat(static_cast<std::size_t>(threads));
+  std::uint64_t w0 = process_wchar();
+  stopwatch total;
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      auto& rec = lat[static_cast<std::size_t>(t)];
+      auto n = static_cast<std::uint64_t>(threads);
+      std::uint64_t lo = num * static_cast<std::uint64_t>(t) / n;
+      std::uint64_t hi = num * static_cast<std::uint64_t>(t + 1) / n;
+      rec.reserve(static_cast<std::size_t>(hi - lo));
+      std::string key, val;
+      for (std::uint64_t i = lo; i < hi; ++i) {
+        stopwatch sw;
+        per_op(t, i, key, val);
+        rec.push_back(sw.micros());
+      }
+    });
+  }
+  for (auto& th : ts) th.join();
+  double secs = total.seconds();
+  result r;
+  latency_recorder all;
+  all.reserve(static_cast<std::size_t>(num));
+  for (auto& l : lat) {
+    for (double d : l) all.add(d);
+  }
+  r.p50 = all.percentile(50);
+  r.p99 = all.percentile(99);
+  r.ops = num;
+  r.ops_per_s = static_cast<double>(num) / secs;
+  r.bytes_written = process_wchar() - w0;
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  config c = parse(argc, argv);
+  std::vector<std::string> libs{"sochdb"};
+  for (auto& l : c.compare) libs.push_back(l);
+  key_maker km{c.key_size};
+  value_source vs(c.value_size);
+  std::vector<std::string> cols{"library",  "workload",  "sync",     "threads",
+                                "num",      "ops_per_s", "p50_us",   "p99_us",
+                                "db_bytes", "write_amp", "vs_sochdb"};
+  std::vector<nlohmann::ordered_json> rows;
+  std::map<std::string, double> sochdb_ops;  // workload -> ops/s, for the ratio column
+  std::filesystem::create_directories(c.dir);
+
+  for (auto& lib : libs) {
+    std::string dir = c.dir + "/" + lib;
+    std::filesystem::remove_all(dir);
+    std::unique_ptr<kv_adapter> db;
+    try {
+      db = make_adapter(lib, dir, c);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "kv_bench: %s: %s\n", lib.c_str(), e.what());
+      continue;
+    }
+    if (!db) {
+      std::fprintf(stderr, "kv_bench: %s is not compiled in (not found at build time)\n",
+                   lib.c_str());
+      continue;
+    }
+    bool filled = false;
+    auto reopen_fresh = [&] {
+      db->close();
+      db.reset();
+      std::filesystem::remove_all(dir);
+      db = make_adapter(lib, dir, c);
+      filled = false;
+    };
+    auto fill_untimed = [&] {
+      run_threads(c.threads, c.num, [&](int, std::uint64_t i, std::string& k, std::string&) {
+        km.make(i, k);
+        db->put(k, vs.at(i));
+      });
+      filled = true;
+    };
+    for (auto& w : c.workloads) {
+      result r;
+      bool writes = false;
+      std::uint64_t seed = 1234;
+      if (w == "fillseq" || w == "fillrandom") {
+        if (filled) reopen_fresh();
+        writes = true;
+        bool seq = w == "fillseq";
+        r = run_threads(c.threads, c.num,
+                        [&](int t, std::uint64_t i, std::string& k, std::string&) {
+                          thread_local std::mt19937_64 rng;
+                          if (i == 0 || !seq)
+                            rng.seed(seed + static_cast<std::uint64_t>(t) * 7919 + i);
+                          km.make(seq ? i : rng() % c.num, k);
+                          db->put(k, vs.at(i));
+                        });
+        filled = true;
+      } else if (w == "overwrite") {
+        if (!filled) fill_untimed();
+        writes = true;
+        r = run_threads(c.threads, c.num, [&](int, std::uint64_t i, std::string& k, std::string&) {
+          std::mt19937_64 rng(seed * 31 + i);
+          km.make(rng() % c.num, k);
+          db->put(k, vs.at(i + 17));
+        });
+      } else if (w == "readrandom" || w == "readmissing") {
+        if (!filled) fill_untimed();
+        bool missing = w == "readmissing";
+        std::atomic<std::uint64_t> found{0};
+        r = run_threads(c.threads, c.num,
+                        [&](int, std::uint64_t i, std::string& k, std::string& v) {
+                          std::mt19937_64 rng(seed * 17 + i);
+                          km.make(rng() % c.num, k);
+                          if (missing) k.back() = '.';  // sorts beside the key, never written
+                          if (db->get(k, v)) found.fetch_add(1, std::memory_order_relaxed);
+                        });
+        if (missing ? found.load() != 0 : found.load() == 0) {
+          std::fprintf(stderr, "kv_bench: %s %s: found %llu keys, which cannot be right\n",
+                       lib.c_str(), w.c_str(), static_cast<unsigned long long>(found.load()));
+          return 1;
+        }
+      } else if (w == "seekrandom") {
+        if (!filled) fill_untimed();
+        r = run_threads(c.threads, c.num, [&](int, std::uint64_t i, std::string& k, std::string&) {
+          std::mt19937_64 rng(seed * 13 + i);
+          km.make(rng() % c.num, k);
+          do_not_optimize(db->seek_scan(k, 10));
+        });
+      } else if (w == "readwhilewriting") {
+        if (!filled) fill_untimed();
+        std::atomic<bool> stop{false};
+        std::thread writer([&] {
+          std::string k;
+          for (std::uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+            km.make((i * 2654435761u) % c.num, k);
+            db->put(k, vs.at(i));
+          }
+        });
+        r = run_threads(c.threads, c.num,
+                        [&](int, std::uint64_t i, std::string& k, std::string& v) {
+                          std::mt19937_64 rng(seed * 19 + i);
+                          km.make(rng() % c.num, k);
+                          do_not_optimize(db->get(k, v));
+                        });
+        stop = true;
+        writer.join();
+      } else if (w == "txn") {
+        std::fprintf(stderr,
+                     "kv_bench: %s: txn skipped (transactions arrive with the MVCC issue)\n",
+                     lib.c_str());
+        continue;
+      } else {
+        std::fprintf(stderr, "kv_bench: unknown workload '%s'\n", w.c_str());
+        return 2;
+      }
+      nlohmann::ordered_json row;
+      row["library"] = lib;
+      row["workload"] = w;
+      row["sync"] = c.sync;
+      row["threads"] = c.threads;
+      row["num"] = c.num;
+      row["ops_per_s"] = r.ops_per_s;
+      row["p50_us"] = r.p50;
+      row["p99_us"] = r.p99;
+      row["db_bytes"] = directory_bytes(dir);
+      if (writes) {
+        row["write_amp"] = static_cast<double>(r.bytes_written) /
+                           static_cast<double>(c.num * (c.key_size + c.value_size));
+      } else {
+        row["write_amp"] = nullptr;
+      }
+      if (lib == "sochdb") sochdb_ops[w] = r.ops_per_s;
+      auto it = sochdb_ops.find(w);
+      if (it != sochdb_ops.end() && it->second > 0) {
+        row["vs_sochdb"] = r.ops_per_s / it->second;
+      }
+      // The JSON line carries exactly the contract's fields; the ratio is for the table.
+      nlohmann::ordered_json line = row;
+      line.erase("vs_sochdb");
+      std::cout << line.dump() << "\n" << std::flush;
+      rows.push_back(row);
+    }
+    db->close();
+  }
+  // The table, sorted by workload so each library sits beside sochdb.
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return a["workload"].template get<std::string>() < b["workload"].template get<std::string>();
+  });
+  std::vector<std::vector<std::string>> cells;
+  std::vector<std::size_t> width;
+  for (auto& col : cols) width.push_back(col.size());
+  for (auto& r : rows) {
+    std::vector<std::string> line;
+    for (std::size_t i = 0; i < cols.size(); ++i) {
+      line.push_back(
+          reporter::format_cell(r.contains(cols[i]) ? r[cols[i]] : nlohmann::ordered_json()));
+      width[i] = std::max(width[i], line.back().size());
+    }
+    cells.push_back(std::move(line));
+  }
+  auto print_line = [&](const std::vector<std::string>& l) {
+    for (std::size_t i = 0; i < l.size(); ++i) {
+      std::cout << (i ? "  " : "") << l[i] << std::string(width[i] - l[i].size(), ' ');
+    }
+    std::cout << "\n";
+  };
+  std::cout << "\n";
+  print_line(cols);
+  for (auto& l : cells) print_line(l);
+  std::cout << "(vs_sochdb: the library's ops/s divided by sochdb's in this run; > 1 means faster "
+               "than sochdb)\n";
+  return 0;
+}

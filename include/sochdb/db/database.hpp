@@ -1,0 +1,441 @@
+// sochdb/db/database.hpp — the key-value database: basic_database<Storage> and `database`.
+//
+//     auto db = sochdb::database::open("./my_db");        // posix_fs, wal_storage, sync full
+//     db.put("user:1", "Alice");
+//     std::optional<std::string> v = db.get("user:1");
+//     for (auto [key, value] : db.scan_prefix("user:")) { ... }
+//
+// Keys and values are byte strings (any bytes; keys order as unsigned bytes). Every write is a
+// commit through one commit pipeline (storage/commit_pipeline.hpp): puts, deletes and batches
+// are atomic, get a commit timestamp from the hybrid clock, and are durable as the sync mode
+// promises when the call returns. Every read runs at a snapshot: the published timestamp when
+// it starts (a scan keeps its snapshot for its whole life, so it streams a consistent view while
+// writes go on). Missing keys are std::optional / false, never exceptions.
+//
+// Transactions (mvcc/) add a second template parameter `Versioning` (default `serializable`)
+// after Storage; they commit through the same pipeline with a validator, and register their
+// snapshots with the same tracker.
+//
+// Thread safety: a database may be used from any number of threads at once. A scan object is
+// used by one thread at a time. The database must outlive nothing: scans keep what they read
+// alive, but using the database after close() throws `closed`.
+#pragma once
+
+#include <sochdb/core/clock.hpp>
+#include <sochdb/db/options.hpp>
+#include <sochdb/db/snapshot_tracker.hpp>
+#include <sochdb/storage/commit_pipeline.hpp>
+#include <sochdb/storage/concepts.hpp>
+#include <sochdb/storage/wal_storage.hpp>
+
+#include <chrono>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+SOCHDB_BEGIN_NAMESPACE
+
+/// Counters of a database (stats()).
+struct database_stats {
+  storage_stats storage;             ///< backend: memtable, WAL, checkpoints, recovery
+  std::uint64_t commits = 0;         ///< commits through the pipeline since open
+  std::uint64_t commit_groups = 0;   ///< groups the leaders wrote (commits / groups = group size)
+  std::uint64_t last_commit_ts = 0;  ///< published timestamp
+  std::size_t live_snapshots = 0;    ///< open scans and in-flight reads
+};
+
+/// A streaming scan: a consistent snapshot of a key range, read one entry at a time.
+/// Use as a range (`for (auto [k, v] : scan)`) or as a cursor (valid/key/value/next). Views
+/// returned stay valid until the scan advances.
+template <class Cursor>
+class basic_scan {
+ public:
+  basic_scan(Cursor c, std::shared_ptr<snapshot_tracker> t, std::uint64_t ts)
+      : cursor_(std::move(c)), tracker_(std::move(t)), ts_(ts) {}
+  basic_scan(basic_scan&& o) noexcept
+      : cursor_(std::move(o.cursor_)), tracker_(std::move(o.tracker_)), ts_(o.ts_) {}
+  basic_scan& operator=(basic_scan&&) = delete;
+  basic_scan(const basic_scan&) = delete;
+  ~basic_scan() {
+    if (tracker_) tracker_->release(ts_);
+  }
+
+  [[nodiscard]] bool valid() const { return cursor_.valid(); }
+  [[nodiscard]] std::string_view key() const { return cursor_.key(); }
+  [[nodiscard]] std::string_view value() const { return cursor_.value(); }
+  void next() { cursor_.next(); }
+  /// The snapshot timestamp the scan reads at.
+  [[nodiscard]] std::uint64_t snapshot_ts() const noexcept { return ts_; }
+
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = std::pair<std::string_view, std::string_view>;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(basic_scan* s) : s_(s) {}
+    value_type operator*() const { return {s_->key(), s_->value()}; }
+    iterator& operator++() {
+      s_->next();
+      return *this;
+    }
+    void operator++(int) { s_->next(); }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) {
+      return it.s_ == nullptr || !it.s_->valid();
+    }
+
+   private:
+    basic_scan* s_ = nullptr;
+  };
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() { return {}; }
+
+ private:
+  Cursor cursor_;
+  std::shared_ptr<snapshot_tracker> tracker_;
+  std::uint64_t ts_;
+};
+
+template <storage_backend Storage = wal_storage<posix_fs>>
+class basic_database {
+ public:
+  using storage_type = Storage;
+  using fs_type = typename Storage::fs_type;
+  using scan_type = basic_scan<typename Storage::cursor>;
+
+  /// Opens (or creates) the database in directory `path` and recovers it. `fs` is the
+  /// file-system policy (posix_fs by default; memory_fs / fault_injection_fs in tests).
+  static basic_database open(const std::string& path, const database_options& options = {},
+                             fs_type fs = fs_type{}) {
+    options.validate();
+    return basic_database(std::make_unique<state>(path, options, std::move(fs)));
+  }
+
+  basic_database(basic_database&&) noexcept = default;
+  basic_database& operator=(basic_database&&) noexcept = default;
+  ~basic_database() = default;
+
+  // ---- writes: each call is one atomic commit ----
+
+  /// Stores `value` under `key`; returns the commit timestamp.
+  std::uint64_t put(std::string_view key, std::string_view value) {
+    check_put("put", key, value);
+    write_batch& b = scratch_batch();
+    b.put(key, value);
+    return commit(b);
+  }
+
+  /// Stores `value` under `key` until `ttl` from now (ttl <= 0: no expiry, as in the SDK).
+  template <class Rep, class Period>
+  std::uint64_t put(std::string_view key, std::string_view value,
+                    std::chrono::duration<Rep, Period> ttl) {
+    check_put("put", key, value);
+    write_batch& b = scratch_batch();
+    b.put(key, value, expiry_after(ttl));
+    return commit(b);
+  }
+
+  /// Removes `key` (a no-op commit when absent); returns the commit timestamp.
+  std::uint64_t del(std::string_view key) {
+    check_key("del", key);
+    write_batch& b = scratch_batch();
+    b.del(key);
+    return commit(b);
+  }
+
+  /// Stores every pair atomically (all or none, one commit timestamp).
+  std::uint64_t put_batch(std::span<const std::pair<std::string_view, std::string_view>> kvs) {
+    write_batch b;
+    for (auto& [k, v] : kvs) {
+      check_put("put_batch", k, v);
+      b.put(k, v);
+    }
+    return write(b);
+  }
+  std::uint64_t put_batch(
+      std::initializer_list<std::pair<std::string_view, std::string_view>> kvs) {
+    return put_batch(
+        std::span<const std::pair<std::string_view, std::string_view>>(kvs.begin(), kvs.size()));
+  }
+
+  /// Deletes every key atomically.
+  std::uint64_t delete_batch(std::span<const std::string_view> keys) {
+    write_batch b;
+    for (auto k : keys) {
+      check_key("delete_batch", k);
+      b.del(k);
+    }
+    return write(b);
+  }
+  std::uint64_t delete_batch(std::initializer_list<std::string_view> keys) {
+    return delete_batch(std::span<const std::string_view>(keys.begin(), keys.size()));
+  }
+
+  /// Commits a mixed batch atomically; returns its commit timestamp.
+  std::uint64_t write(const write_batch& batch) {
+    if (batch.payload_bytes() > s().opt.max_batch_bytes) {
+      throw invalid_argument("write: batch of " + std::to_string(batch.payload_bytes()) +
+                             " bytes exceeds max_batch_bytes " +
+                             std::to_string(s().opt.max_batch_bytes));
+    }
+    batch.for_each([&](const batch_op& op) {
+      if (op.op == batch_op::type::put) {
+        check_put("write", op.key, op.value);
+      } else {
+        check_key("write", op.key);
+      }
+    });
+    return commit(batch);
+  }
+
+  // ---- reads: each at the newest published snapshot ----
+
+  [[nodiscard]] std::optional<std::string> get(std::string_view key) const {
+    std::string out;
+    if (!get(key, out)) return std::nullopt;
+    return out;
+  }
+  /// Allocation-free form: true and the value in `out`, or false.
+  bool get(std::string_view key, std::string& out) const {
+    auto& st = s();
+    snapshot_hold h(st.tracker.get(), st.tracker->acquire(st.pipeline->published_atomic()));
+    return st.storage->get(key, h.ts(), now_ms(), out);
+  }
+  [[nodiscard]] bool exists(std::string_view key) const {
+    std::string out;
+    return get(key, out);
+  }
+
+  /// Values of `keys` (nullopt for missing ones), all read at one snapshot.
+  [[nodiscard]] std::vector<std::optional<std::string>> get_batch(
+      std::span<const std::string_view> keys) const {
+    auto& st = s();
+    snapshot_hold h(st.tracker.get(), st.tracker->acquire(st.pipeline->published_atomic()));
+    std::uint64_t now = now_ms();
+    std::vector<std::optional<std::string>> out;
+    out.reserve(keys.size());
+    std::string v;
+    for (auto k : keys) {
+      if (st.storage->get(k, h.ts(), now, v)) {
+        out.emplace_back(v);
+      } else {
+        out.emplace_back(std::nullopt);
+      }
+    }
+    return out;
+  }
+  [[nodiscard]] std::vector<std::optional<std::string>> get_batch(
+      std::initializer_list<std::string_view> keys) const {
+    return get_batch(std::span<const std::string_view>(keys.begin(), keys.size()));
+  }
+
+  /// Keys starting with `prefix` (at least 2 bytes, as in the SDK, so a typo cannot turn into
+  /// a full scan; use scan_prefix_unchecked for shorter prefixes).
+  [[nodiscard]] scan_type scan_prefix(std::string_view prefix,
+                                      scan_order order = scan_order::forward) const {
+    if (prefix.size() < 2) {
+      throw invalid_argument("scan_prefix: prefix " + printable_key(prefix) +
+                             " is shorter than 2 bytes (use scan_prefix_unchecked)");
+    }
+    return scan_prefix_unchecked(prefix, order);
+  }
+  /// Any prefix, "" included (a full scan).
+  [[nodiscard]] scan_type scan_prefix_unchecked(std::string_view prefix,
+                                                scan_order order = scan_order::forward) const {
+    std::string end = prefix_successor(prefix);
+    std::optional<std::string> upper;
+    if (!end.empty()) upper = std::move(end);
+    return make_scan(std::string(prefix), std::move(upper), order);
+  }
+  /// Keys in [begin, end); an empty `end` means "to the last key".
+  [[nodiscard]] scan_type scan_range(std::string_view begin, std::string_view end,
+                                     scan_order order = scan_order::forward) const {
+    std::optional<std::string> upper;
+    if (!end.empty()) upper = std::string(end);
+    return make_scan(std::string(begin), std::move(upper), order);
+  }
+
+  // ---- path helpers: hierarchical keys "a/b/c" ----
+
+  std::uint64_t put_path(std::string_view path, std::string_view value) {
+    return put(path_key("put_path", path), value);
+  }
+  [[nodiscard]] std::optional<std::string> get_path(std::string_view path) const {
+    return get(path_key("get_path", path));
+  }
+  std::uint64_t delete_path(std::string_view path) { return del(path_key("delete_path", path)); }
+  /// The direct children of `path` ("users/" or "users": "alice", "bob"), sorted, each once;
+  /// "" or "/" lists the top level. Skips over each child's subtree with one seek.
+  [[nodiscard]] std::vector<std::string> list_path(std::string_view path) const {
+    while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    std::string prefix(path);
+    if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+    std::optional<std::string> upper;
+    if (std::string e = prefix_successor(prefix); !e.empty()) upper = std::move(e);
+    auto& st = s();
+    // One snapshot for the whole listing; each seek below is a scan at that timestamp.
+    snapshot_hold hold(st.tracker.get(), st.tracker->acquire(st.pipeline->published_atomic()));
+    std::vector<std::string> children;
+    std::string from = prefix;
+    for (;;) {
+      st.tracker->add(hold.ts());
+      auto sc = make_scan_at(hold.ts(), from, upper, scan_order::forward);
+      if (!sc.valid()) break;
+      std::string_view rest = sc.key().substr(prefix.size());
+      std::size_t slash = rest.find('/');
+      std::string child(rest.substr(0, slash));
+      if (children.empty() || children.back() != child) children.push_back(child);
+      if (slash == std::string_view::npos) {
+        from = std::string(sc.key());
+        from.push_back('\0');  // the next key after this leaf
+      } else {
+        from = prefix + child + '0';  // '0' follows '/': past the whole subtree
+      }
+    }
+    return children;
+  }
+
+  // ---- maintenance ----
+
+  /// Makes every commit so far durable (meaningful under sync normal/off).
+  void flush() { s().storage->flush(); }
+  /// Flushes, garbage-collects old versions and truncates the WAL (docs/kv.md).
+  void checkpoint() { s().storage->checkpoint(); }
+
+  [[nodiscard]] database_stats stats() const {
+    auto& st = s();
+    database_stats d;
+    d.storage = st.storage->stats();
+    auto [groups, commits] = st.pipeline->counts();
+    d.commits = commits;
+    d.commit_groups = groups;
+    d.last_commit_ts = st.pipeline->published();
+    d.live_snapshots = st.tracker->live();
+    return d;
+  }
+
+  /// The newest published commit timestamp.
+  [[nodiscard]] std::uint64_t last_commit_ts() const { return s().pipeline->published(); }
+
+  /// Syncs and closes. Later calls throw `closed`; the destructor closes quietly.
+  void close() {
+    if (!st_) return;
+    auto st = std::move(st_);
+    st->storage->close();
+  }
+  [[nodiscard]] bool is_open() const noexcept { return st_ != nullptr; }
+
+  /// The backend (for tools and tests).
+  Storage& storage() { return *s().storage; }
+
+ private:
+  struct state {
+    state(const std::string& path, const database_options& o, fs_type fs)
+        : opt(o), storage(Storage::open(std::move(fs), path, o.storage())) {
+      pipeline = std::make_unique<commit_pipeline<Storage>>(*storage, clock, o.max_group_bytes,
+                                                            o.sync == sync_mode::full);
+      storage->set_snapshot_horizon(
+          [t = tracker.get(), p = pipeline.get()] { return t->horizon(p->published()); });
+    }
+    ~state() {
+      if (storage) {
+        try {
+          storage->close();
+        } catch (...) {
+          // Reported by an explicit close().
+        }
+      }
+    }
+    database_options opt;
+    hybrid_clock clock;
+    std::shared_ptr<snapshot_tracker> tracker = std::make_shared<snapshot_tracker>();
+    std::unique_ptr<Storage> storage;
+    std::unique_ptr<commit_pipeline<Storage>> pipeline;
+  };
+
+  explicit basic_database(std::unique_ptr<state> st) : st_(std::move(st)) {}
+
+  state& s() const {
+    if (!st_) throw closed("database is closed");
+    return *st_;
+  }
+
+  std::uint64_t commit(const write_batch& b) { return s().pipeline->commit(b); }
+
+  // A per-thread batch for single puts and deletes, so they allocate nothing once warm. A
+  // commit returns before its thread builds the next batch, so reuse is safe.
+  static write_batch& scratch_batch() {
+    thread_local write_batch b;
+    b.clear();
+    return b;
+  }
+
+  scan_type make_scan(std::string lower, std::optional<std::string> upper, scan_order order) const {
+    auto& st = s();
+    return make_scan_at(st.tracker->acquire(st.pipeline->published_atomic()), std::move(lower),
+                        std::move(upper), order);
+  }
+
+  // A scan at `ts`, which the caller has registered with the tracker once for this scan; the
+  // scan releases it.
+  scan_type make_scan_at(std::uint64_t ts, std::string lower, std::optional<std::string> upper,
+                         scan_order order) const {
+    auto& st = s();
+    try {
+      scan_spec spec{ts, std::move(lower), std::move(upper), order, now_ms()};
+      return scan_type(st.storage->scan(spec), st.tracker, ts);
+    } catch (...) {
+      st.tracker->release(ts);
+      throw;
+    }
+  }
+
+  static std::uint64_t now_ms() { return system_ms_source{}(); }
+
+  template <class Rep, class Period>
+  static std::uint64_t expiry_after(std::chrono::duration<Rep, Period> ttl) {
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(ttl).count();
+    if (ms <= 0) return 0;
+    return now_ms() + static_cast<std::uint64_t>(ms);
+  }
+
+  void check_key(const char* op, std::string_view key) const {
+    if (key.empty()) throw invalid_argument(std::string(op) + ": key is empty");
+    if (key.size() > s().opt.max_key_size) {
+      throw invalid_argument(std::string(op) + ": key " + printable_key(key) + " is " +
+                             std::to_string(key.size()) + " bytes, more than max_key_size " +
+                             std::to_string(s().opt.max_key_size));
+    }
+  }
+  void check_put(const char* op, std::string_view key, std::string_view value) const {
+    check_key(op, key);
+    if (value.size() > s().opt.max_value_size) {
+      throw invalid_argument(std::string(op) + ": value of key " + printable_key(key) + " is " +
+                             std::to_string(value.size()) + " bytes, more than max_value_size " +
+                             std::to_string(s().opt.max_value_size));
+    }
+  }
+
+  static std::string path_key(const char* op, std::string_view path) {
+    while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    if (path.empty()) throw invalid_argument(std::string(op) + ": path is empty");
+    if (path.back() == '/' || path.find("//") != std::string_view::npos) {
+      throw invalid_argument(std::string(op) + ": path " + printable_key(path) +
+                             " has an empty component");
+    }
+    return std::string(path);
+  }
+
+  std::unique_ptr<state> st_;
+};
+
+/// The default database: posix_fs, the durable WAL backend, sync full.
+using database = basic_database<>;
+
+SOCHDB_END_NAMESPACE
