@@ -6,3 +6,5 @@
 
 #include <sochdb/version.hpp>
 #include <sochdb/core.hpp>
+#include <sochdb/simd.hpp>
+#include <sochdb/vector.hpp>
