@@ -426,6 +426,17 @@ TEST_CASE("hamming counts differing bits for 0..1100 bytes") {
       c.exact(static_cast<double>(t->hamming(a.data() + 1, b.data() + 1, d)),
               static_cast<double>(want), "hamming", t->id, d);
     }
+    // The many form over rows 3 bytes longer than the code.
+    std::vector<float> out(5);
+    for (std::size_t d = 0; d + 3 <= max_d / 5; ++d) {
+      t->hamming_many(a.data(), b.data() + 1, 5, d + 3, d, out.data());
+      for (std::size_t j = 0; j < 5; ++j) {
+        c.exact(out[j],
+                static_cast<double>(
+                    simd::scalar_kernels().hamming(a.data(), b.data() + 1 + j * (d + 3), d)),
+                "hamming_many", t->id, d);
+      }
+    }
     // All bits differ.
     std::vector<std::uint8_t> ones(max_d, 0xff), zeros(max_d, 0);
     c.exact(static_cast<double>(t->hamming(ones.data(), zeros.data(), max_d)), 8.0 * max_d,

@@ -95,6 +95,9 @@ struct kernel_table {
   /// Number of differing bits of two `nbytes`-byte strings.
   std::uint64_t (*hamming)(const std::uint8_t* a, const std::uint8_t* b,
                            std::size_t nbytes) noexcept;
+  /// out[j] = hamming(q, rows + j * stride, nbytes) for j < n (exact as float up to 2^24 bits).
+  void (*hamming_many)(const std::uint8_t* q, const std::uint8_t* rows, std::size_t n,
+                       std::size_t stride, std::size_t nbytes, float* out) noexcept;
 
   // ---- PQ asymmetric distance (ADC) by table lookup ----
   /// sum over s < m of tables[s * 256 + code[s]] — one code.

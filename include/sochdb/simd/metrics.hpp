@@ -275,7 +275,7 @@ class hamming {
   }
   void distance_many(const std::uint8_t* q, const std::uint8_t* rows, std::size_t n,
                      std::size_t stride, std::size_t d, float* out) const noexcept {
-    for (std::size_t j = 0; j < n; ++j) out[j] = distance(q, rows + j * stride, d);
+    k_->hamming_many(q, rows, n, stride, d, out);
   }
   void distance_gather(const std::uint8_t* q, const std::uint8_t* const* rows, std::size_t n,
                        std::size_t d, float* out) const noexcept {

@@ -168,6 +168,12 @@ inline std::uint64_t hamming(const std::uint8_t* a, const std::uint8_t* b, std::
   return s;
 }
 
+inline void hamming_many(const std::uint8_t* q, const std::uint8_t* rows, std::size_t n,
+                         std::size_t stride, std::size_t nbytes, float* out) noexcept {
+  for (std::size_t j = 0; j < n; ++j)
+    out[j] = static_cast<float>(hamming(q, rows + j * stride, nbytes));
+}
+
 inline float pq_adc(const float* tables, const std::uint8_t* code, std::size_t m) noexcept {
   return sum4(m, [&](std::size_t s) { return tables[s * 256 + code[s]]; });
 }
@@ -206,6 +212,7 @@ inline const kernel_table& scalar_kernels() noexcept {
       .sq8_l2sq_sym = k::sq8_l2sq_sym,
       .sq8_dot_sym = k::sq8_dot_sym,
       .hamming = k::hamming,
+      .hamming_many = k::hamming_many,
       .pq_adc = k::pq_adc,
       .pq_adc_many = k::pq_adc_many,
   };

@@ -329,10 +329,18 @@ inline void many_f32_impl(const float* q, std::size_t n, std::size_t d, float* o
   for (; j < n; ++j) out[j] = pair_f32<T, Op>(q, row_at(j), d);
 }
 
+/// Cache-resident blocks take four rows per pass (the query chunk is loaded once for four
+/// rows). Blocks larger than an L2 cache are read strictly in address order, one row after
+/// the other: measured on DRAM-resident blocks of 512-byte rows, four interleaved short row
+/// streams defeat the hardware stream prefetcher and halve the bandwidth.
 template <class T, class Op>
 inline void many_f32(const float* q, const float* rows, std::size_t n, std::size_t stride,
                      std::size_t d, float* out) noexcept {
-  many_f32_impl<T, Op>(q, n, d, out, [&](std::size_t j) { return rows + j * stride; });
+  if (n * stride * sizeof(float) > (std::size_t{1} << 20)) {
+    for (std::size_t j = 0; j < n; ++j) out[j] = pair_f32<T, Op>(q, rows + j * stride, d);
+  } else {
+    many_f32_impl<T, Op>(q, n, d, out, [&](std::size_t j) { return rows + j * stride; });
+  }
 }
 
 template <class T, class Op>
@@ -519,31 +527,65 @@ inline __m512i madd16(__m512i acc, __m512i x, __m512i y) noexcept {
 }
 #endif
 
+#if SOCHDB_SIMD_X86
+/// The AVX-512 8-bit kernels share one loop shape: 128 bytes per iteration into four
+/// independent accumulators (dpwssd / dpbusd / madd have 4-5 cycles of latency, so one chain
+/// would stall every iteration), then 64-byte masked steps for the tail. `Step(acc_lo,
+/// acc_hi, x, y)` consumes 64 bytes of each input into two accumulators.
+template <class T, class U, class Step>
+inline __m512i loop8_avx512(const U* a, const U* b, std::size_t d, Step step) noexcept {
+  __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+  std::size_t i = 0;
+  for (; i + 128 <= d; i += 128) {
+    step(a0, a1, _mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i));
+    step(a2, a3, _mm512_loadu_si512(a + i + 64), _mm512_loadu_si512(b + i + 64));
+  }
+  for (; i < d; i += 64) {
+    const __mmask64 m = mask64(d - i);
+    step(a0, a1, _mm512_maskz_loadu_epi8(m, a + i), _mm512_maskz_loadu_epi8(m, b + i));
+  }
+  return _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3));
+}
+inline std::int32_t hsum_epi32_512(__m512i v) noexcept {
+  __m256i x = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  return hsum_epi32_256(x);
+}
+#endif
+
 template <class T>
 inline std::int32_t dot_i8(const std::int8_t* a, const std::int8_t* b, std::size_t d) noexcept {
 #if SOCHDB_SIMD_X86
   if constexpr (T::fam == family::avx512 && T::vnni) {
-    // dpbusd multiplies unsigned by signed bytes: (a + 128) * b summed, minus 128 * sum(b).
+    // dpbusd multiplies unsigned by signed bytes: sum (a + 128) * b, minus 128 * sum(b) (the
+    // s accumulators: dpbusd of ones and b). Masked-off lanes load 0: x = 128, y = 0, no
+    // contribution. Two chunks per iteration keep four dpbusd chains in flight.
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
     const __m512i ones = _mm512_set1_epi8(1);
-    __m512i acc = _mm512_setzero_si512(), sb = _mm512_setzero_si512();
-    for (std::size_t i = 0; i < d; i += 64) {
+    __m512i p0 = _mm512_setzero_si512(), p1 = p0, s0 = p0, s1 = p0;
+    std::size_t i = 0;
+    for (; i + 128 <= d; i += 128) {
+      __m512i y0 = _mm512_loadu_si512(b + i), y1 = _mm512_loadu_si512(b + i + 64);
+      p0 = _mm512_dpbusd_epi32(p0, _mm512_xor_si512(_mm512_loadu_si512(a + i), flip), y0);
+      p1 = _mm512_dpbusd_epi32(p1, _mm512_xor_si512(_mm512_loadu_si512(a + i + 64), flip), y1);
+      s0 = _mm512_dpbusd_epi32(s0, ones, y0);
+      s1 = _mm512_dpbusd_epi32(s1, ones, y1);
+    }
+    for (; i < d; i += 64) {
       const __mmask64 m = mask64(d - i);
-      __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, a + i), flip);
-      __m512i y = _mm512_maskz_loadu_epi8(m, b + i);  // masked lanes are 0: no contribution
-      acc = _mm512_dpbusd_epi32(acc, x, y);
-      sb = _mm512_dpbusd_epi32(sb, ones, y);
+      __m512i y = _mm512_maskz_loadu_epi8(m, b + i);
+      p0 = _mm512_dpbusd_epi32(p0, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, a + i), flip), y);
+      s0 = _mm512_dpbusd_epi32(s0, ones, y);
     }
-    return _mm512_reduce_add_epi32(acc) - 128 * _mm512_reduce_add_epi32(sb);
+    return hsum_epi32_512(_mm512_add_epi32(p0, p1)) -
+           128 * hsum_epi32_512(_mm512_add_epi32(s0, s1));
   } else if constexpr (T::fam == family::avx512) {
-    __m512i acc = _mm512_setzero_si512();
-    for (std::size_t i = 0; i < d; i += 32) {
-      const __mmask32 m = mask32(d - i);
-      __m512i x = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, a + i));
-      __m512i y = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, b + i));
-      acc = madd16<T>(acc, x, y);
-    }
-    return _mm512_reduce_add_epi32(acc);
+    __m512i acc = loop8_avx512<T>(a, b, d, [](__m512i& lo, __m512i& hi, __m512i x, __m512i y) {
+      lo = madd16<T>(lo, _mm512_cvtepi8_epi16(_mm512_castsi512_si256(x)),
+                     _mm512_cvtepi8_epi16(_mm512_castsi512_si256(y)));
+      hi = madd16<T>(hi, _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(x, 1)),
+                     _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(y, 1)));
+    });
+    return hsum_epi32_512(acc);
   } else if constexpr (T::fam == family::avx2) {
     __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
     std::size_t i = 0;
@@ -567,35 +609,29 @@ inline std::int32_t l2sq_i8(const std::int8_t* a, const std::int8_t* b, std::siz
 #if SOCHDB_SIMD_X86
   if constexpr (T::fam == family::avx512) {
     // Differences span [-255, 255]: widen to 16 bits first; squares sum exactly in pairs.
-    __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
-    std::size_t i = 0;
-    for (; i + 64 <= d; i += 64) {
-      __m512i t0 = _mm512_sub_epi16(
-          _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i))),
-          _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i))));
-      __m512i t1 = _mm512_sub_epi16(
-          _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i + 32))),
-          _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i + 32))));
-      acc0 = madd16<T>(acc0, t0, t0);
-      acc1 = madd16<T>(acc1, t1, t1);
-    }
-    for (; i < d; i += 32) {
-      const __mmask32 m = mask32(d - i);
-      __m512i t = _mm512_sub_epi16(_mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, a + i)),
-                                   _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, b + i)));
-      acc0 = madd16<T>(acc0, t, t);
-    }
-    return _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1));
+    __m512i acc = loop8_avx512<T>(a, b, d, [](__m512i& lo, __m512i& hi, __m512i x, __m512i y) {
+      __m512i t0 = _mm512_sub_epi16(_mm512_cvtepi8_epi16(_mm512_castsi512_si256(x)),
+                                    _mm512_cvtepi8_epi16(_mm512_castsi512_si256(y)));
+      __m512i t1 = _mm512_sub_epi16(_mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(x, 1)),
+                                    _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(y, 1)));
+      lo = madd16<T>(lo, t0, t0);
+      hi = madd16<T>(hi, t1, t1);
+    });
+    return hsum_epi32_512(acc);
   } else if constexpr (T::fam == family::avx2) {
-    __m256i acc = _mm256_setzero_si256();
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
     std::size_t i = 0;
-    for (; i + 16 <= d; i += 16) {
-      __m256i t = _mm256_sub_epi16(
-          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i))),
-          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i))));
-      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(t, t));
+    for (; i + 32 <= d; i += 32) {
+      auto diff = [](const std::int8_t* p, const std::int8_t* q) {
+        return _mm256_sub_epi16(
+            _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
+            _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q))));
+      };
+      __m256i t0 = diff(a + i, b + i), t1 = diff(a + i + 16, b + i + 16);
+      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(t0, t0));
+      acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(t1, t1));
     }
-    return hsum_epi32_256(acc) + l2sq_int_loop(a + i, b + i, d - i);
+    return hsum_epi32_256(_mm256_add_epi32(acc0, acc1)) + l2sq_int_loop(a + i, b + i, d - i);
   } else
 #endif
   {
@@ -607,26 +643,27 @@ template <class T>
 inline std::int32_t dot_u8(const std::uint8_t* a, const std::uint8_t* b, std::size_t d) noexcept {
 #if SOCHDB_SIMD_X86
   if constexpr (T::fam == family::avx512) {
-    // 255 * 255 * 2 fits a signed 32-bit pair sum; the 16-bit lanes hold 0..255 as signed.
-    __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
+    // Interleaving with zero widens to 16 bits (0..255, valid as signed); pair sums of
+    // products stay below 2^17.
     const __m512i z = _mm512_setzero_si512();
-    for (std::size_t i = 0; i < d; i += 64) {
-      const __mmask64 m = mask64(d - i);
-      __m512i x = _mm512_maskz_loadu_epi8(m, a + i);
-      __m512i y = _mm512_maskz_loadu_epi8(m, b + i);
-      acc0 = madd16<T>(acc0, _mm512_unpacklo_epi8(x, z), _mm512_unpacklo_epi8(y, z));
-      acc1 = madd16<T>(acc1, _mm512_unpackhi_epi8(x, z), _mm512_unpackhi_epi8(y, z));
-    }
-    return _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1));
+    __m512i acc = loop8_avx512<T>(a, b, d, [&](__m512i& lo, __m512i& hi, __m512i x, __m512i y) {
+      lo = madd16<T>(lo, _mm512_unpacklo_epi8(x, z), _mm512_unpacklo_epi8(y, z));
+      hi = madd16<T>(hi, _mm512_unpackhi_epi8(x, z), _mm512_unpackhi_epi8(y, z));
+    });
+    return hsum_epi32_512(acc);
   } else if constexpr (T::fam == family::avx2) {
-    __m256i acc = _mm256_setzero_si256();
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+    const __m256i z = _mm256_setzero_si256();
     std::size_t i = 0;
-    for (; i + 16 <= d; i += 16) {
-      __m256i x = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
-      __m256i y = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i)));
-      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, y));
+    for (; i + 32 <= d; i += 32) {
+      __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i));
+      __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i));
+      acc0 = _mm256_add_epi32(
+          acc0, _mm256_madd_epi16(_mm256_unpacklo_epi8(x, z), _mm256_unpacklo_epi8(y, z)));
+      acc1 = _mm256_add_epi32(
+          acc1, _mm256_madd_epi16(_mm256_unpackhi_epi8(x, z), _mm256_unpackhi_epi8(y, z)));
     }
-    return hsum_epi32_256(acc) + dot_int_loop(a + i, b + i, d - i);
+    return hsum_epi32_256(_mm256_add_epi32(acc0, acc1)) + dot_int_loop(a + i, b + i, d - i);
   } else
 #endif
   {
@@ -639,31 +676,41 @@ inline std::int32_t l2sq_u8(const std::uint8_t* a, const std::uint8_t* b, std::s
 #if SOCHDB_SIMD_X86
   if constexpr (T::fam == family::avx512) {
     // |a - b| = max - min stays in 0..255; widen by interleaving with zero, square in pairs.
-    __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
     const __m512i z = _mm512_setzero_si512();
-    for (std::size_t i = 0; i < d; i += 64) {
-      const __mmask64 m = mask64(d - i);
-      __m512i x = _mm512_maskz_loadu_epi8(m, a + i);
-      __m512i y = _mm512_maskz_loadu_epi8(m, b + i);
+    __m512i acc = loop8_avx512<T>(a, b, d, [&](__m512i& lo, __m512i& hi, __m512i x, __m512i y) {
       __m512i t = _mm512_sub_epi8(_mm512_max_epu8(x, y), _mm512_min_epu8(x, y));
-      __m512i lo = _mm512_unpacklo_epi8(t, z), hi = _mm512_unpackhi_epi8(t, z);
-      acc0 = madd16<T>(acc0, lo, lo);
-      acc1 = madd16<T>(acc1, hi, hi);
-    }
-    return _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1));
+      __m512i tl = _mm512_unpacklo_epi8(t, z), th = _mm512_unpackhi_epi8(t, z);
+      lo = madd16<T>(lo, tl, tl);
+      hi = madd16<T>(hi, th, th);
+    });
+    return hsum_epi32_512(acc);
   } else if constexpr (T::fam == family::avx2) {
     __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+    __m256i acc2 = acc0, acc3 = acc0;
     const __m256i z = _mm256_setzero_si256();
     std::size_t i = 0;
-    for (; i + 32 <= d; i += 32) {
-      __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i));
-      __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i));
-      __m256i t = _mm256_sub_epi8(_mm256_max_epu8(x, y), _mm256_min_epu8(x, y));
-      __m256i lo = _mm256_unpacklo_epi8(t, z), hi = _mm256_unpackhi_epi8(t, z);
-      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(lo, lo));
-      acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(hi, hi));
+    auto absdiff = [](const std::uint8_t* p, const std::uint8_t* q) {
+      __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+      __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+      return _mm256_sub_epi8(_mm256_max_epu8(x, y), _mm256_min_epu8(x, y));
+    };
+    for (; i + 64 <= d; i += 64) {
+      __m256i t0 = absdiff(a + i, b + i), t1 = absdiff(a + i + 32, b + i + 32);
+      __m256i l0 = _mm256_unpacklo_epi8(t0, z), h0 = _mm256_unpackhi_epi8(t0, z);
+      __m256i l1 = _mm256_unpacklo_epi8(t1, z), h1 = _mm256_unpackhi_epi8(t1, z);
+      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(l0, l0));
+      acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(h0, h0));
+      acc2 = _mm256_add_epi32(acc2, _mm256_madd_epi16(l1, l1));
+      acc3 = _mm256_add_epi32(acc3, _mm256_madd_epi16(h1, h1));
     }
-    return hsum_epi32_256(_mm256_add_epi32(acc0, acc1)) + l2sq_int_loop(a + i, b + i, d - i);
+    for (; i + 32 <= d; i += 32) {
+      __m256i t = absdiff(a + i, b + i);
+      __m256i l = _mm256_unpacklo_epi8(t, z), h = _mm256_unpackhi_epi8(t, z);
+      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(l, l));
+      acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(h, h));
+    }
+    __m256i acc = _mm256_add_epi32(_mm256_add_epi32(acc0, acc1), _mm256_add_epi32(acc2, acc3));
+    return hsum_epi32_256(acc) + l2sq_int_loop(a + i, b + i, d - i);
   } else
 #endif
   {
@@ -821,12 +868,24 @@ inline std::uint64_t hamming(const std::uint8_t* a, const std::uint8_t* b, std::
   std::size_t i = 0;
 #if SOCHDB_SIMD_X86
   if constexpr (T::fam == family::avx512 && T::vpopcnt) {
-    __m512i acc = _mm512_setzero_si512();
-    for (; i + 64 <= n; i += 64) {
-      __m512i x = _mm512_xor_si512(_mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i));
-      acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+    if (n >= 32) {  // shorter codes: the 8-byte scalar path has less latency
+      __m512i acc = _mm512_setzero_si512();
+      for (; i + 64 <= n; i += 64) {
+        __m512i x = _mm512_xor_si512(_mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i));
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+      }
+      if (i < n) {
+        const __mmask64 m = mask64(n - i);
+        __m512i x =
+            _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, a + i), _mm512_maskz_loadu_epi8(m, b + i));
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+        i = n;
+      }
+      __m256i h = _mm256_add_epi64(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+      __m128i l = _mm_add_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+      s = static_cast<std::uint64_t>(_mm_cvtsi128_si64(l)) +
+          static_cast<std::uint64_t>(_mm_extract_epi64(l, 1));
     }
-    s = static_cast<std::uint64_t>(_mm512_reduce_add_epi64(acc));
   }
 #endif
   std::uint64_t s1 = 0;
@@ -850,38 +909,39 @@ inline std::uint64_t hamming(const std::uint8_t* a, const std::uint8_t* b, std::
   return s + s1;
 }
 
+template <class T>
+inline void hamming_many(const std::uint8_t* q, const std::uint8_t* rows, std::size_t n,
+                         std::size_t stride, std::size_t nbytes, float* out) noexcept {
+  // The one-to-one body inlined per row: short codes (8-64 bytes) cost no more than the call.
+  for (std::size_t j = 0; j < n; ++j)
+    out[j] = static_cast<float>(hamming<T>(q, rows + j * stride, nbytes));
+}
+
 // ---------------------------------------------------------------------------------------------
 // PQ asymmetric distance by table lookup
 
+/// Scalar lookups on every target: eight code bytes come in one 64-bit load and each table
+/// entry is one load, so a 32-byte code costs ~36 loads. Measured on Zen 4, this beats the
+/// AVX-512 gather form (16 subspaces per vpgatherdd): 7 ns against 13 ns per 32-byte code.
 template <class T>
 inline float pq_adc(const float* tables, const std::uint8_t* code, std::size_t m) noexcept {
-  std::size_t s = 0;
-  float r = 0.f;
-#if SOCHDB_SIMD_X86
-  if constexpr (T::fam == family::avx512) {
-    // 16 subspaces per gather: lane j reads tables[(s + j) * 256 + code[s + j]].
-    const __m512i lane_base =
-        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                           _mm512_set1_epi32(256));
-    __m512 acc = _mm512_setzero_ps();
-    for (; s + 16 <= m; s += 16) {
-      __m512i idx =
-          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(code + s)));
-      acc = _mm512_add_ps(
-          acc, _mm512_i32gather_ps(_mm512_add_epi32(idx, lane_base), tables + s * 256, 4));
-    }
-    r = _mm512_reduce_add_ps(acc);
-  }
-#endif
   float r0 = 0.f, r1 = 0.f, r2 = 0.f, r3 = 0.f;
-  for (; s + 4 <= m; s += 4) {
-    r0 += tables[s * 256 + code[s]];
-    r1 += tables[(s + 1) * 256 + code[s + 1]];
-    r2 += tables[(s + 2) * 256 + code[s + 2]];
-    r3 += tables[(s + 3) * 256 + code[s + 3]];
+  std::size_t s = 0;
+  for (; s + 8 <= m; s += 8) {
+    std::uint64_t c;
+    std::memcpy(&c, code + s, 8);
+    const float* t = tables + s * 256;
+    r0 += t[c & 0xff];
+    r1 += t[256 + ((c >> 8) & 0xff)];
+    r2 += t[512 + ((c >> 16) & 0xff)];
+    r3 += t[768 + ((c >> 24) & 0xff)];
+    r0 += t[1024 + ((c >> 32) & 0xff)];
+    r1 += t[1280 + ((c >> 40) & 0xff)];
+    r2 += t[1536 + ((c >> 48) & 0xff)];
+    r3 += t[1792 + (c >> 56)];
   }
   for (; s < m; ++s) r0 += tables[s * 256 + code[s]];
-  return r + ((r0 + r1) + (r2 + r3));
+  return (r0 + r1) + (r2 + r3);
 }
 
 template <class T>
@@ -923,6 +983,7 @@ inline const kernel_table& make_table() noexcept {
       .sq8_l2sq_sym = sq8_sym<T, true>,
       .sq8_dot_sym = sq8_sym<T, false>,
       .hamming = hamming<T>,
+      .hamming_many = hamming_many<T>,
       .pq_adc = pq_adc<T>,
       .pq_adc_many = pq_adc_many<T>,
   };
