@@ -36,5 +36,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   exercise<sochdb::vector::sq8>(bytes);
   exercise<sochdb::vector::pq>(bytes);
   exercise<sochdb::vector::no_quantizer>(bytes);
+  // The same bytes with a valid checksum, so mutations reach the structural checks behind it.
+  if (size >= 4) {
+    std::string fixed(bytes.substr(0, size - 4));
+    sochdb::put_fixed32(fixed, sochdb::checksum32(fixed));
+    exercise<sochdb::vector::sq8>(fixed);
+    exercise<sochdb::vector::pq>(fixed);
+    exercise<sochdb::vector::no_quantizer>(fixed);
+  }
   return 0;
 }
