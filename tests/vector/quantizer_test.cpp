@@ -10,6 +10,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace vec = sochdb::vector;
@@ -341,4 +342,41 @@ TEST_CASE("pq training is deterministic") {
   a.train(data.data(), n);
   b.train(data.data(), n);
   CHECK(a.save() == b.save());
+}
+
+TEST_CASE("quantizers serve concurrent encoders and queries" * doctest::test_suite("concurrency")) {
+  // Const members from many threads at once give the single-threaded results.
+  const std::size_t d = 32, n = 600, threads = 4;
+  const auto data = embeddings(n, d, 6);
+  vec::sq8 s({.dimension = d});
+  s.train(data.data(), n);
+  vec::pq p({.dimension = d, .m = 8, .iterations = 4});
+  p.train(data.data(), n);
+  auto run = [&](const auto& q) {
+    const std::size_t cs = q.code_size();
+    std::vector<std::uint8_t> want(n * cs);
+    q.encode(data.data(), n, want.data());
+    std::vector<float> want_d(n);
+    q.query(data.data()).many(want.data(), n, want_d.data());
+    std::vector<int> ok(threads, 0);
+    std::vector<std::thread> ts;
+    for (std::size_t t = 0; t < threads; ++t) {
+      ts.emplace_back([&, t] {
+        std::vector<std::uint8_t> codes(n * cs);
+        std::vector<float> dist(n);
+        bool good = true;
+        for (int rep = 0; rep < 5; ++rep) {
+          q.encode(data.data(), n, codes.data());
+          auto c = q.query(data.data());
+          c.many(codes.data(), n, dist.data());
+          good = good && codes == want && dist == want_d;
+        }
+        ok[t] = good ? 1 : 0;
+      });
+    }
+    for (auto& t : ts) t.join();
+    for (int v : ok) CHECK(v == 1);
+  };
+  run(s);
+  run(p);
 }
