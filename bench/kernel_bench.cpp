@@ -16,7 +16,7 @@
 // Finally a streaming-read bandwidth measurement over a 512 MiB buffer (far beyond the last
 // level cache) is compared with float32 L2 and SQ8 / PQ scans over the same amount of vectors.
 //
-// Usage: kernel_bench [--quick] [--isa=NAME] [--table-to-stderr]
+// Usage: kernel_bench [--quick] [--isa=NAME] [--no-bandwidth] [--table-to-stderr]
 #include "bench_util.hpp"
 
 #include <sochdb/simd.hpp>
@@ -78,7 +78,7 @@ struct timing {
   std::vector<double> ratio;  // time(other) / time(first), per contender (1 for the first)
 };
 timing measure(const std::vector<contender>& cs) {
-  const int reps = g_quick ? 3 : 9;
+  const int reps = g_quick ? 5 : 9;
   for (auto& c : cs) c.run();  // warm caches and branch predictors
   std::vector<std::vector<double>> t(cs.size()), r(cs.size());
   for (int rep = 0; rep < reps; ++rep) {
@@ -689,17 +689,20 @@ void bench_bandwidth(const simd::kernel_table& k) {
 
 int main(int argc, char** argv) {
   bool to_stderr = false;
+  bool bandwidth = true;
   std::optional<std::string> only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick") {
       g_quick = true;
+    } else if (a == "--no-bandwidth") {
+      bandwidth = false;
     } else if (a == "--table-to-stderr") {
       to_stderr = true;
     } else if (a.rfind("--isa=", 0) == 0) {
       only = a.substr(6);
     } else {
-      std::cerr << "usage: kernel_bench [--quick] [--isa=NAME] [--table-to-stderr]\n";
+      std::cerr << "usage: kernel_bench [--quick] [--isa=NAME] [--no-bandwidth] [--table-to-stderr]\n";
       return 2;
     }
   }
@@ -726,7 +729,7 @@ int main(int argc, char** argv) {
     }
     bench_pq(*k);
   }
-  bench_bandwidth(simd::best_kernels());
+  if (bandwidth) bench_bandwidth(simd::best_kernels());
   g_report.print_table(to_stderr ? std::cerr : std::cout);
   return 0;
 }
