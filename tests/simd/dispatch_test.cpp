@@ -6,6 +6,8 @@
 
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace simd = sochdb::simd;
 
@@ -62,4 +64,29 @@ TEST_CASE("isa names") {
   CHECK(simd::isa_name(simd::isa::avx512_vnni) == "avx512-vnni");
   CHECK(simd::isa_name(simd::isa::sse4_2) == "sse4.2");
   CHECK(simd::isa_name(simd::isa::scalar) == "scalar");
+}
+
+TEST_CASE("metrics are constructed and used from many threads at once" *
+          doctest::test_suite("concurrency")) {
+  std::vector<float> a(300), b(300);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    a[i] = static_cast<float>(i % 7);
+    b[i] = static_cast<float>(i % 5);
+  }
+  const float want = simd::l2<>().distance(a.data(), b.data(), a.size());
+  std::vector<int> ok(4, 0);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t) {
+    ts.emplace_back([&, t] {
+      bool good = true;
+      for (int rep = 0; rep < 200; ++rep) {
+        simd::l2<> m;  // dispatch (CPU detection) in every thread
+        good = good && m.distance(a.data(), b.data(), a.size()) == want &&
+               simd::cpu_supports(simd::best_kernels().id);
+      }
+      ok[static_cast<std::size_t>(t)] = good ? 1 : 0;
+    });
+  }
+  for (auto& t : ts) t.join();
+  for (int v : ok) CHECK(v == 1);
 }
