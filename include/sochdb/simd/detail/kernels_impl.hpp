@@ -242,10 +242,12 @@ inline float pair_f32(const float* a, const float* b, std::size_t d) noexcept {
   B s0(0.f), s1(0.f), s2(0.f), s3(0.f);
   std::size_t i = 0;
   if constexpr (T::fam == family::avx512 || T::fam == family::avx2) {
-    // Long vectors (16 steps or more): a partial first step brings b to a full-vector boundary, so in the main
-    // loop only a's loads may straddle cache lines (measured on rows 16-byte aligned: about
-    // 1.5x fewer cycles when the rows stream from L2; no cost when already aligned).
-    const std::size_t head = ((sizeof(B) - (reinterpret_cast<std::uintptr_t>(b) % sizeof(B))) % sizeof(B)) / sizeof(float);
+    // Long vectors (16 steps or more): a partial first step brings b to a full-vector boundary, so
+    // in the main loop only a's loads may straddle cache lines (measured on rows 16-byte aligned:
+    // about 1.5x fewer cycles when the rows stream from L2; no cost when already aligned).
+    const std::size_t head =
+        ((sizeof(B) - (reinterpret_cast<std::uintptr_t>(b) % sizeof(B))) % sizeof(B)) /
+        sizeof(float);
     if (head != 0 && d >= 16 * W) {
       s3 = Op::template step<T>(load_partial<T>(a, head), load_partial<T>(b, head), s3);
       i = head;
@@ -308,9 +310,12 @@ inline float cosine_f32(const float* a, const float* b, std::size_t d) noexcept 
 
 /// Four rows per pass: the query chunk is loaded once for four rows, and the four
 /// accumulator chains are independent.
+/// `next` (nnext rows, may be empty) are the rows of the following call: while these rows are
+/// computed, the rest of `next` beyond its first 512 bytes (already requested by
+/// prefetch_row) is prefetched into L2, one line per row per step.
 template <class T, class Op, class RowAt>
-inline void many_f32_impl(const float* q, std::size_t n, std::size_t d, float* out,
-                          RowAt row_at) noexcept {
+inline void many_f32_impl(const float* q, std::size_t n, std::size_t d, float* out, RowAt row_at,
+                          const float* const* next = nullptr, std::size_t nnext = 0) noexcept {
   using B = fbatch<T>;
   constexpr std::size_t W = B::size;
   std::size_t j = 0;
@@ -322,6 +327,8 @@ inline void many_f32_impl(const float* q, std::size_t n, std::size_t d, float* o
     B a0(0.f), a1(0.f), a2(0.f), a3(0.f);
     std::size_t i = 0;
     for (; i + W <= d; i += W) {
+      if (i >= 128)
+        for (std::size_t k = 0; k < nnext; ++k) __builtin_prefetch(next[k] + i, 0, 2);
       B x = B::load_unaligned(q + i);
       a0 = Op::template step<T>(x, B::load_unaligned(r0 + i), a0);
       a1 = Op::template step<T>(x, B::load_unaligned(r1 + i), a1);
@@ -366,8 +373,14 @@ inline void gather_f32(const float* q, const float* const* rows, std::size_t n, 
   for (std::size_t j = 0; j < std::min<std::size_t>(n, 4); ++j) prefetch_row(rows[j], d * 4);
   for (std::size_t j0 = 0; j0 < n; j0 += 4) {
     const std::size_t cnt = std::min<std::size_t>(4, n - j0);
-    for (std::size_t j = j0 + 4; j < std::min(n, j0 + 8); ++j) prefetch_row(rows[j], d * 4);
-    many_f32_impl<T, Op>(q, cnt, d, out + j0, [&](std::size_t j) { return rows[j0 + j]; });
+    const std::size_t next_end = std::min(n, j0 + 8);
+    for (std::size_t j = j0 + 4; j < next_end; ++j) prefetch_row(rows[j], d * 4);
+    // Rows over 2 KiB: also stream the rest of the next group into L2 progressively
+    // (measured on DRAM-resident rows, d = 768: 1.57x -> 1.75x hnswlib's loop; d = 1536:
+    // 1.57x -> 2.2x; for short rows the extra prefetches cost more than they save).
+    const std::size_t nnext = d * sizeof(float) > 2048 && next_end > j0 + 4 ? next_end - j0 - 4 : 0;
+    many_f32_impl<T, Op>(
+        q, cnt, d, out + j0, [&](std::size_t j) { return rows[j0 + j]; }, rows + j0 + 4, nnext);
   }
 }
 
