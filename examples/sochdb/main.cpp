@@ -6,6 +6,7 @@
 // to stderr. Each command lives in its own header and is listed in `all_commands()`.
 #include "cli.hpp"
 #include "cmd_kv.hpp"
+#include "cmd_simd.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -74,6 +75,7 @@ std::vector<command> all_commands() {
     for (auto& c : more) cmds.push_back(std::move(c));
   };
   add(kv_commands());
+  add(simd_commands());
   (void)add;
   return cmds;
 }

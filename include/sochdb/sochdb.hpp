@@ -8,3 +8,5 @@
 #include <sochdb/core.hpp>
 #include <sochdb/db.hpp>  // storage/ and db/
 #include <sochdb/text.hpp>
+#include <sochdb/simd.hpp>
+#include <sochdb/vector.hpp>

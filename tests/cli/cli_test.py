@@ -108,9 +108,24 @@ def test_kv():
         check(rc == 1 and "does not exist" in err, f"get on a missing database ({err!r})")
 
 
+def test_simd():
+    rc, out, err = run("simd")
+    check(rc == 0 and out.startswith("isa: ") and "self_check: ok" in out, "simd reports its ISA")
+    check("runtime_dispatch: true" in out, "the CLI links the dispatch library")
+    rc, out, _ = run("--format", "json", "simd", "--isa", "scalar")
+    check(rc == 0 and '"isa":"scalar"' in out, "simd --isa scalar (json)")
+    rc, out, err = run("simd", "--isa", "vax")
+    check(rc == 2 and out == "" and "unknown ISA" in err, "simd --isa unknown is a usage error")
+    rc, out, err = run("simd", "--isa", "neon" if "avx" in run("simd")[1] else "avx512-vnni")
+    check(rc in (0, 1), "simd --isa of another architecture runs or fails cleanly")
+    if rc == 1:
+        check(out == "" and "not available" in err, "an unavailable ISA fails on stderr only")
+
+
 test_help_and_version()
 test_usage_errors()
 test_kv()
+test_simd()
 if failures:
     print(f"{len(failures)} failure(s)")
     sys.exit(1)

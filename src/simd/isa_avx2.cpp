@@ -1,0 +1,14 @@
+// The avx2 kernel table of the sochdb-dispatch library. Compiled with the -m flags of avx2 only
+// (src/simd/meson.build); everything instantiated here lives in namespace simd::isa_avx2, so
+// it cannot be merged with code compiled for another ISA.
+#define SOCHDB_SIMD_TARGET_NS isa_avx2
+#include <sochdb/simd/detail/kernels_impl.hpp>
+#include <sochdb/simd/detail/library_tables.hpp>
+
+SOCHDB_BEGIN_NAMESPACE
+namespace simd::detail {
+
+const kernel_table* table_avx2() noexcept { return &isa_avx2::make_table<target_avx2>(); }
+
+}  // namespace simd::detail
+SOCHDB_END_NAMESPACE
