@@ -6,3 +6,4 @@
 
 #include <sochdb/version.hpp>
 #include <sochdb/core.hpp>
+#include <sochdb/toon.hpp>

@@ -1,0 +1,15 @@
+// sochdb/toon.hpp — TOON: the text format of spec 3.3, binary TOON, and token counting.
+//
+// Usable on its own: it needs only sochdb/core and nlohmann_json.
+//
+//   auto text = sochdb::toon::encode(doc);          // nlohmann::ordered_json -> TOON
+//   auto back = sochdb::toon::decode(text);         // TOON -> nlohmann::ordered_json
+//
+// See docs/toon.md.
+#pragma once
+
+#include <sochdb/version.hpp>
+#include <sochdb/toon/concepts.hpp>
+#include <sochdb/toon/decode.hpp>
+#include <sochdb/toon/encode.hpp>
+#include <sochdb/toon/options.hpp>

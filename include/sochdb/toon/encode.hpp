@@ -1,0 +1,589 @@
+// sochdb/toon/encode.hpp — the TOON text encoder (spec 3.3).
+//
+//   std::string text = sochdb::toon::encode(doc);                          // defaults
+//   sochdb::toon::encode_to(out, doc, {.delimiter = sochdb::toon::delimiter::tab});
+//
+// One pass over the document, straight into the sink: no intermediate lines or strings. The
+// output follows the spec's encoder rules (§2 numbers, §7 quoting and keys, §9–10 array forms,
+// §11 delimiters, §12 whitespace, §13.4 key folding) and, where the spec leaves a choice, does
+// what the reference implementation (npm @toon-format/toon 2.3.1) does: the output is
+// byte-identical to it on every document whose numbers it represents the same way.
+//
+// Data model mapping (§3): objects keep their key order; int64 and uint64 are written exactly;
+// doubles canonically (NaN and infinities as null); binary values are not part of the JSON
+// model and throw `invalid_argument`. Strings are written as given (expected UTF-8).
+//
+// Nesting deeper than `encode_options::max_depth` throws `invalid_argument` (the encoder
+// recurses once per level). Thread-safety: a pure function of its arguments.
+#pragma once
+
+#include <sochdb/toon/concepts.hpp>
+#include <sochdb/toon/detail/text.hpp>
+#include <sochdb/toon/options.hpp>
+
+#include <algorithm>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+SOCHDB_BEGIN_NAMESPACE
+namespace toon {
+namespace detail {
+
+/// The output buffer of the encoders: a std::string used as raw storage (its size is the
+/// capacity), with an optional flush to a sink once it holds `flush_at` bytes.
+class out_buffer {
+ public:
+  using flush_fn = void (*)(void* ctx, const char* p, std::size_t n);
+
+  explicit out_buffer(std::string& s, flush_fn flush = nullptr, void* ctx = nullptr)
+      : s_(s), pos_(s.size()), flush_(flush), ctx_(ctx) {
+    s_.resize(pos_ + 256);
+  }
+
+  /// Room for `n` more bytes; returns where to write them (commit with `advance`).
+  char* room(std::size_t n) {
+    if (s_.size() - pos_ < n) grow(n);
+    return s_.data() + pos_;
+  }
+  void advance(std::size_t n) noexcept { pos_ += n; }
+  void commit_to(char* end) noexcept { pos_ = static_cast<std::size_t>(end - s_.data()); }
+
+  void put(char c) {
+    *room(1) = c;
+    ++pos_;
+  }
+  void put(std::string_view v) {
+    std::memcpy(room(v.size()), v.data(), v.size());
+    pos_ += v.size();
+  }
+  void fill(char c, std::size_t n) {
+    std::memset(room(n), c, n);
+    pos_ += n;
+  }
+
+  /// Hands the bytes to the sink when enough have gathered (called between lines).
+  void maybe_flush() {
+    if (flush_ != nullptr && pos_ >= flush_at) {
+      flush_(ctx_, s_.data(), pos_);
+      pos_ = 0;
+    }
+  }
+  /// Ends the output: flushes everything to the sink, or trims the string to what was written.
+  void finish() {
+    if (flush_ != nullptr) {
+      if (pos_ != 0) flush_(ctx_, s_.data(), pos_);
+      pos_ = 0;
+      s_.clear();
+    } else {
+      s_.resize(pos_);
+    }
+  }
+
+  static constexpr std::size_t flush_at = 64 * 1024;
+
+ private:
+  void grow(std::size_t n) {
+    std::size_t want = std::max(s_.size() * 2, pos_ + n + 256);
+    s_.resize(want);
+  }
+  std::string& s_;
+  std::size_t pos_;
+  flush_fn flush_;
+  void* ctx_;
+};
+
+class text_encoder {
+  using object_t = value::object_t;
+  using array_t = value::array_t;
+  using obj_iter = object_t::const_iterator;
+
+ public:
+  text_encoder(const encode_options& o, out_buffer& out)
+      : opt_(o),
+        out_(out),
+        table_(&quote_table(o.delimiter)),
+        delim_(static_cast<char>(o.delimiter)),
+        folding_(o.key_folding == key_folding::safe) {}
+
+  void encode_root(const value& v) {
+    if (v.is_array()) {
+      encode_array(nullptr, v.get_ref<const array_t&>(), 0);
+    } else if (v.is_object()) {
+      const auto& obj = v.get_ref<const object_t&>();
+      if (folding_) {
+        for (const auto& kv : obj)
+          if (kv.first.find('.') != npos) root_literal_.push_back(kv.first);
+        std::sort(root_literal_.begin(), root_literal_.end());
+      }
+      nest guard(*this);
+      encode_object(obj.begin(), obj.end(), 0, true, {}, opt_.flatten_depth);
+    } else {
+      put_primitive(v);
+    }
+  }
+
+ private:
+  // ---- lines and tokens ----
+
+  void begin_line(std::size_t depth) {
+    if (!first_line_) {
+      out_.put('\n');
+      out_.maybe_flush();
+    }
+    first_line_ = false;
+    out_.fill(' ', depth * static_cast<std::size_t>(opt_.indent));
+  }
+  void begin_item(std::size_t depth) {
+    begin_line(depth);
+    char* p = out_.room(2);
+    p[0] = '-';
+    p[1] = ' ';
+    out_.advance(2);
+  }
+
+  void put_quoted(std::string_view s) {
+    char* p = out_.room(s.size() * 6 + 2);
+    *p++ = '"';
+    p = escape_into(p, s);
+    *p++ = '"';
+    out_.commit_to(p);
+  }
+
+  void put_key(std::string_view k) {
+    if (is_unquoted_key(k))
+      out_.put(k);
+    else
+      put_quoted(k);
+  }
+
+  void put_string(std::string_view s) {
+    if (needs_quotes(s, *table_))
+      put_quoted(s);
+    else
+      out_.put(s);
+  }
+
+  void put_primitive(const value& v) {
+    switch (v.type()) {
+      case value::value_t::string:
+        put_string(v.get_ref<const value::string_t&>());
+        return;
+      case value::value_t::number_integer: {
+        char* p = out_.room(24);
+        out_.commit_to(std::to_chars(p, p + 24, v.get<std::int64_t>()).ptr);
+        return;
+      }
+      case value::value_t::number_unsigned: {
+        char* p = out_.room(24);
+        out_.commit_to(std::to_chars(p, p + 24, v.get<std::uint64_t>()).ptr);
+        return;
+      }
+      case value::value_t::number_float: {
+        double d = v.get<double>();
+        if (!std::isfinite(d)) {
+          out_.put("null");
+          return;
+        }
+        out_.commit_to(format_double(out_.room(32), d));
+        return;
+      }
+      case value::value_t::boolean:
+        out_.put(v.get<bool>() ? std::string_view("true") : std::string_view("false"));
+        return;
+      case value::value_t::null:
+      case value::value_t::discarded:
+        out_.put("null");
+        return;
+      case value::value_t::binary:
+        throw invalid_argument("toon encode: binary values are not part of the JSON data model");
+      default:
+        return;  // containers never reach here
+    }
+  }
+
+  /// `key[N<delim>]{f1<delim>f2}:` — the key is omitted when null.
+  void put_header(const std::string_view* key, std::size_t n, const value* fields_from) {
+    if (key != nullptr) put_key(*key);
+    char* p = out_.room(24);
+    *p++ = '[';
+    p = std::to_chars(p, p + 20, n).ptr;
+    if (delim_ != ',') *p++ = delim_;
+    *p++ = ']';
+    out_.commit_to(p);
+    if (fields_from != nullptr) {
+      out_.put('{');
+      bool first = true;
+      for (const auto& kv : fields_from->get_ref<const object_t&>()) {
+        if (!first) out_.put(delim_);
+        first = false;
+        put_key(kv.first);
+      }
+      out_.put('}');
+    }
+    out_.put(':');
+  }
+
+  /// Counts `n` levels of container nesting for as long as it lives. A document's depth is the
+  /// number of nested containers (empty ones included, primitives not); the decoders count the
+  /// same way, so whatever one side accepts the other does too. The encoder recurses once per
+  /// level, so this also bounds its stack.
+  class nest {
+   public:
+    explicit nest(text_encoder& e, std::size_t n = 1) : e_(e), n_(n) {
+      e_.level_ += n;
+      if (e_.level_ > e_.opt_.max_depth) {
+        e_.level_ -= n;
+        too_deep(e_.opt_);
+      }
+    }
+    ~nest() { e_.level_ -= n_; }
+    nest(const nest&) = delete;
+    nest& operator=(const nest&) = delete;
+
+   private:
+    text_encoder& e_;
+    std::size_t n_;
+  };
+
+  [[noreturn]] static void too_deep(const encode_options& o) {
+    throw invalid_argument("toon encode: document nested deeper than max_depth (" +
+                           std::to_string(o.max_depth) + ")");
+  }
+  /// Tabular rows are objects one level below their array.
+  void check_rows() const {
+    if (level_ + 1 > opt_.max_depth) too_deep(opt_);
+  }
+
+  // ---- shapes ----
+
+  static bool is_primitive(const value& v) noexcept { return !v.is_structured(); }
+
+  static bool all_primitives(const array_t& a) noexcept {
+    for (const auto& e : a)
+      if (e.is_structured()) return false;
+    return true;
+  }
+
+  /// TOON §9.3: every element an object with the first element's (non-empty) key set and only
+  /// primitive values. Sets `same_order` when every row lists the keys in the first row's order.
+  static bool is_tabular(const array_t& a, bool& same_order) {
+    same_order = true;
+    if (a.empty() || !a[0].is_object()) return false;
+    const auto& first = a[0].get_ref<const object_t&>();
+    if (first.empty()) return false;
+    const std::size_t nk = first.size();
+    for (const auto& row_v : a) {
+      if (!row_v.is_object()) return false;
+      const auto& row = row_v.get_ref<const object_t&>();
+      if (row.size() != nk) return false;
+      auto it = row.begin();
+      for (const auto& f : first) {
+        const value* cell;
+        if (it->first == f.first) {
+          cell = &it->second;
+        } else {
+          same_order = false;
+          auto found = row.find(f.first);
+          if (found == row.end()) return false;
+          cell = &found->second;
+        }
+        if (cell->is_structured()) return false;
+        ++it;
+      }
+    }
+    return true;
+  }
+
+  void put_inline_values(const array_t& a) {
+    bool first = true;
+    for (const auto& e : a) {
+      if (!first) out_.put(delim_);
+      first = false;
+      put_primitive(e);
+    }
+  }
+
+  void put_rows(const array_t& a, std::size_t depth, bool same_order) {
+    const auto& first = a[0].get_ref<const object_t&>();
+    for (const auto& row_v : a) {
+      const auto& row = row_v.get_ref<const object_t&>();
+      begin_line(depth);
+      if (same_order) {
+        bool lead = true;
+        for (const auto& kv : row) {
+          if (!lead) out_.put(delim_);
+          lead = false;
+          put_primitive(kv.second);
+        }
+      } else {
+        bool lead = true;
+        for (const auto& f : first) {
+          if (!lead) out_.put(delim_);
+          lead = false;
+          put_primitive(row.find(f.first)->second);
+        }
+      }
+    }
+  }
+
+  /// An array in field position (key non-null) or at the root / after folding.
+  void encode_array(const std::string_view* key, const array_t& a, std::size_t depth) {
+    nest guard(*this);
+    if (a.empty()) {
+      begin_line(depth);
+      if (key != nullptr) {
+        put_key(*key);
+        out_.put(": []");
+      } else {
+        out_.put("[]");
+      }
+      return;
+    }
+    if (all_primitives(a)) {
+      begin_line(depth);
+      put_header(key, a.size(), nullptr);
+      out_.put(' ');
+      put_inline_values(a);
+      return;
+    }
+    bool same_order = true;
+    if (is_tabular(a, same_order)) {
+      check_rows();
+      begin_line(depth);
+      put_header(key, a.size(), &a[0]);
+      put_rows(a, depth + 1, same_order);
+      return;
+    }
+    begin_line(depth);
+    put_header(key, a.size(), nullptr);
+    for (const auto& item : a) encode_list_item(item, depth + 1);
+  }
+
+  /// One element of an expanded list (§9.4, §10).
+  void encode_list_item(const value& v, std::size_t depth) {
+    if (v.is_object()) {
+      encode_object_item(v.get_ref<const object_t&>(), depth);
+      return;
+    }
+    begin_item(depth);
+    if (!v.is_array()) {
+      put_primitive(v);
+      return;
+    }
+    const auto& a = v.get_ref<const array_t&>();
+    nest guard(*this);
+    put_header(nullptr, a.size(), nullptr);
+    if (all_primitives(a)) {
+      if (!a.empty()) {
+        out_.put(' ');
+        put_inline_values(a);
+      }
+      return;
+    }
+    // Tabular form has no place on a hyphen line (§9.4): nested list.
+    for (const auto& item : a) encode_list_item(item, depth + 1);
+  }
+
+  /// An object as a list item: first field on the hyphen line (§10).
+  void encode_object_item(const object_t& obj, std::size_t depth) {
+    nest guard(*this);
+    if (obj.empty()) {
+      begin_line(depth);
+      out_.put('-');
+      return;
+    }
+    auto first = obj.begin();
+    std::string_view k = first->first;
+    const value& v = first->second;
+    begin_item(depth);
+    if (v.is_array()) {
+      nest inner(*this);
+      const auto& a = v.get_ref<const array_t&>();
+      bool same_order = true;
+      if (a.empty()) {
+        put_key(k);
+        out_.put(": []");
+      } else if (all_primitives(a)) {
+        put_header(&k, a.size(), nullptr);
+        out_.put(' ');
+        put_inline_values(a);
+      } else if (is_tabular(a, same_order)) {
+        check_rows();
+        put_header(&k, a.size(), &a[0]);
+        put_rows(a, depth + 2, same_order);
+      } else {
+        put_header(&k, a.size(), nullptr);
+        for (const auto& item : a) encode_list_item(item, depth + 2);
+      }
+    } else if (v.is_object()) {
+      nest inner(*this);
+      put_key(k);
+      out_.put(':');
+      const auto& sub = v.get_ref<const object_t&>();
+      encode_object(sub.begin(), sub.end(), depth + 2, false, {}, opt_.flatten_depth);
+    } else {
+      put_key(k);
+      out_.put(": ");
+      put_primitive(v);
+    }
+    encode_object(std::next(first), obj.end(), depth + 1, false, {}, opt_.flatten_depth);
+  }
+
+  /// The fields [begin, end) of an object at `depth`. `rooted`: reached from the root through
+  /// fields only, so folded keys are also checked against the root's literal dotted keys at
+  /// `prefix` (the dotted path so far).
+  void encode_object(obj_iter begin, obj_iter end, std::size_t depth, bool rooted,
+                     std::string_view prefix, std::size_t flatten) {
+    for (auto it = begin; it != end; ++it)
+      encode_field(it->first, it->second, depth, begin, end, rooted, prefix, flatten);
+  }
+
+  void encode_field(const std::string& key, const value& v, std::size_t depth, obj_iter sib_begin,
+                    obj_iter sib_end, bool rooted, std::string_view prefix, std::size_t flatten) {
+    if (folding_ && v.is_object() && try_fold(key, v, depth, sib_begin, sib_end, rooted, prefix,
+                                              flatten))
+      return;
+    if (v.is_array()) {
+      std::string_view k = key;
+      encode_array(&k, v.get_ref<const array_t&>(), depth);
+      return;
+    }
+    begin_line(depth);
+    put_key(key);
+    if (v.is_object()) {
+      nest guard(*this);
+      out_.put(':');
+      const auto& sub = v.get_ref<const object_t&>();
+      if (!sub.empty()) {
+        std::string path;
+        if (folding_ && rooted) path = join_path(prefix, key);
+        encode_object(sub.begin(), sub.end(), depth + 1, rooted, path, flatten);
+      }
+      return;
+    }
+    out_.put(": ");
+    put_primitive(v);
+  }
+
+  static std::string join_path(std::string_view prefix, std::string_view key) {
+    std::string p;
+    if (!prefix.empty()) {
+      p.reserve(prefix.size() + 1 + key.size());
+      p.append(prefix);
+      p += '.';
+    }
+    p.append(key);
+    return p;
+  }
+
+  /// Key folding (§13.4, safe mode): emits the folded chain starting at `key` and returns true,
+  /// or returns false when the chain cannot be folded.
+  bool try_fold(const std::string& key, const value& v, std::size_t depth, obj_iter sib_begin,
+                obj_iter sib_end, bool rooted, std::string_view prefix, std::size_t flatten) {
+    // Collect the chain of single-key objects, at most `flatten` segments.
+    std::size_t segments = 1;
+    const value* cur = &v;
+    std::string folded = key;
+    if (!is_identifier_segment(key)) return false;
+    while (segments < flatten && cur->is_object() && cur->size() == 1) {
+      const auto& kv = *cur->get_ref<const object_t&>().begin();
+      if (!is_identifier_segment(kv.first)) return false;
+      folded += '.';
+      folded += kv.first;
+      cur = &kv.second;
+      ++segments;
+    }
+    if (segments < 2) return false;
+    for (auto it = sib_begin; it != sib_end; ++it)
+      if (it->first == folded) return false;  // collides with a literal sibling key
+    std::string absolute;
+    if (rooted) {
+      absolute = join_path(prefix, folded);
+      if (std::binary_search(root_literal_.begin(), root_literal_.end(), absolute)) return false;
+    }
+    // The chain's objects are containers too: the leaf sits `segments` levels below.
+    if (cur->is_object() && !cur->empty()) {
+      nest guard(*this, segments);
+      begin_line(depth);
+      out_.put(folded);
+      out_.put(':');
+      const auto& sub = cur->get_ref<const object_t&>();
+      std::size_t remaining = flatten == unlimited ? unlimited : flatten - segments;
+      encode_object(sub.begin(), sub.end(), depth + 1, rooted, absolute, remaining);
+    } else if (cur->is_array()) {
+      nest guard(*this, segments - 1);
+      std::string_view k = folded;
+      encode_array(&k, cur->get_ref<const array_t&>(), depth);
+    } else if (cur->is_object()) {
+      nest guard(*this, segments);
+      begin_line(depth);
+      out_.put(folded);
+      out_.put(':');
+    } else {
+      nest guard(*this, segments - 1);
+      begin_line(depth);
+      out_.put(folded);
+      out_.put(": ");
+      put_primitive(*cur);
+    }
+    return true;
+  }
+
+  const encode_options& opt_;
+  out_buffer& out_;
+  const std::array<bool, 256>* table_;
+  char delim_;
+  bool folding_;
+  bool first_line_ = true;
+  std::size_t level_ = 0;  // containers entered and not yet left
+  std::vector<std::string> root_literal_;  // root keys containing '.', sorted (folding only)
+};
+
+inline void encode_with(const value& v, const encode_options& opt, out_buffer& out) {
+  validate(opt);
+  text_encoder enc(opt, out);
+  enc.encode_root(v);
+  out.finish();
+}
+
+}  // namespace detail
+
+/// Encodes `v` as TOON text and returns it (no trailing newline, §12).
+inline std::string encode(const value& v, const encode_options& opt = {}) {
+  std::string s;
+  detail::out_buffer out(s);
+  detail::encode_with(v, opt, out);
+  return s;
+}
+
+/// Encodes `v` as TOON text and appends it to `sink` in chunks. On an exception the sink holds
+/// a prefix of the text.
+template <char_sink Sink>
+void encode_to(Sink& sink, const value& v, const encode_options& opt = {}) {
+  if constexpr (std::is_same_v<Sink, std::string>) {
+    detail::out_buffer out(sink);
+    try {
+      detail::encode_with(v, opt, out);
+    } catch (...) {
+      out.finish();
+      throw;
+    }
+  } else {
+    std::string buf;
+    detail::out_buffer out(
+        buf, [](void* ctx, const char* p, std::size_t n) { static_cast<Sink*>(ctx)->append(p, n); },
+        &sink);
+    detail::encode_with(v, opt, out);
+  }
+}
+
+/// Encodes `v` as TOON text onto a stream.
+inline void encode_to(std::ostream& os, const value& v, const encode_options& opt = {}) {
+  ostream_sink sink(os);
+  encode_to(sink, v, opt);
+}
+
+}  // namespace toon
+SOCHDB_END_NAMESPACE
