@@ -339,23 +339,22 @@ class text_decoder {
       if (q == npos || q + 1 >= t.size() || t[q + 1] != '[') return false;
       bs = (n - t.size()) + q + 1;
     } else {
-      // The first unquoted '['; a ':' before it makes the line a key-value line whose value
-      // merely looks like a header (`key: foo [2]: bar`, spec fixtures objects.json).
+      // The first unquoted '['; an unquoted ':' before it makes the line a key-value line whose
+      // value merely looks like a header (`key: foo [2]: bar`, spec fixtures objects.json).
       bool in_quotes = false;
       for (std::size_t i = 0; i < n; ++i) {
         char ch = c[i];
-        if (ch == ':') return false;
         if (in_quotes) {
-          if (ch == '\\' && i + 1 < n) {
-            if (c[i + 1] == ':') return false;
+          if (ch == '\\' && i + 1 < n)
             ++i;
-          } else if (ch == '"') {
+          else if (ch == '"')
             in_quotes = false;
-          }
           continue;
         }
         if (ch == '"') {
           in_quotes = true;
+        } else if (ch == ':') {
+          return false;
         } else if (ch == '[') {
           bs = i;
           break;
