@@ -31,24 +31,22 @@ SOCHDB_BEGIN_NAMESPACE
 namespace toon {
 namespace detail {
 
-/// The output buffer of the encoders: a std::string used as raw storage (its size is the
-/// capacity), with an optional flush to a sink once it holds `flush_at` bytes.
+/// The output buffer of the encoders: a fixed block that is handed to the sink whenever it
+/// fills, so output of any size costs one pass of copying into the sink and no regrowth. A
+/// single token larger than the block (a long string) grows it.
 class out_buffer {
  public:
   using flush_fn = void (*)(void* ctx, const char* p, std::size_t n);
 
-  explicit out_buffer(std::string& s, flush_fn flush = nullptr, void* ctx = nullptr)
-      : s_(s), pos_(s.size()), flush_(flush), ctx_(ctx) {
-    s_.resize(pos_ + 256);
-  }
+  out_buffer(flush_fn flush, void* ctx) : buf_(block), flush_(flush), ctx_(ctx) {}
 
-  /// Room for `n` more bytes; returns where to write them (commit with `advance`).
+  /// Room for `n` more bytes; returns where to write them (commit with `advance`/`commit_to`).
   char* room(std::size_t n) {
-    if (s_.size() - pos_ < n) grow(n);
-    return s_.data() + pos_;
+    if (buf_.size() - pos_ < n) make_room(n);
+    return buf_.data() + pos_;
   }
   void advance(std::size_t n) noexcept { pos_ += n; }
-  void commit_to(char* end) noexcept { pos_ = static_cast<std::size_t>(end - s_.data()); }
+  void commit_to(char* end) noexcept { pos_ = static_cast<std::size_t>(end - buf_.data()); }
 
   void put(char c) {
     *room(1) = c;
@@ -63,33 +61,21 @@ class out_buffer {
     pos_ += n;
   }
 
-  /// Hands the bytes to the sink when enough have gathered (called between lines).
-  void maybe_flush() {
-    if (flush_ != nullptr && pos_ >= flush_at) {
-      flush_(ctx_, s_.data(), pos_);
-      pos_ = 0;
-    }
-  }
-  /// Ends the output: flushes everything to the sink, or trims the string to what was written.
-  void finish() {
-    if (flush_ != nullptr) {
-      if (pos_ != 0) flush_(ctx_, s_.data(), pos_);
-      pos_ = 0;
-      s_.clear();
-    } else {
-      s_.resize(pos_);
-    }
+  /// Hands everything written so far to the sink.
+  void flush() {
+    if (pos_ != 0) flush_(ctx_, buf_.data(), pos_);
+    pos_ = 0;
   }
 
-  static constexpr std::size_t flush_at = 64 * 1024;
+  static constexpr std::size_t block = 64 * 1024;
 
  private:
-  void grow(std::size_t n) {
-    std::size_t want = std::max(s_.size() * 2, pos_ + n + 256);
-    s_.resize(want);
+  void make_room(std::size_t n) {
+    flush();
+    if (n > buf_.size()) buf_.resize(n);
   }
-  std::string& s_;
-  std::size_t pos_;
+  std::vector<char> buf_;
+  std::size_t pos_ = 0;
   flush_fn flush_;
   void* ctx_;
 };
@@ -128,12 +114,12 @@ class text_encoder {
   // ---- lines and tokens ----
 
   void begin_line(std::size_t depth) {
-    if (!first_line_) {
-      out_.put('\n');
-      out_.maybe_flush();
-    }
+    const std::size_t spaces = depth * static_cast<std::size_t>(opt_.indent);
+    char* p = out_.room(spaces + 1);
+    if (!first_line_) *p++ = '\n';
     first_line_ = false;
-    out_.fill(' ', depth * static_cast<std::size_t>(opt_.indent));
+    std::memset(p, ' ', spaces);
+    out_.commit_to(p + spaces);
   }
   void begin_item(std::size_t depth) {
     begin_line(depth);
@@ -159,7 +145,7 @@ class text_encoder {
   }
 
   void put_string(std::string_view s) {
-    if (needs_quotes(s, *table_))
+    if (needs_quotes(s, *table_, delim_))
       put_quoted(s);
     else
       out_.put(s);
@@ -541,11 +527,14 @@ class text_encoder {
   std::vector<std::string> root_literal_;  // root keys containing '.', sorted (folding only)
 };
 
-inline void encode_with(const value& v, const encode_options& opt, out_buffer& out) {
+template <char_sink Sink>
+void encode_with(Sink& sink, const value& v, const encode_options& opt) {
   validate(opt);
+  out_buffer out([](void* ctx, const char* p, std::size_t n) { static_cast<Sink*>(ctx)->append(p, n); },
+                 &sink);
   text_encoder enc(opt, out);
   enc.encode_root(v);
-  out.finish();
+  out.flush();
 }
 
 }  // namespace detail
@@ -553,30 +542,15 @@ inline void encode_with(const value& v, const encode_options& opt, out_buffer& o
 /// Encodes `v` as TOON text and returns it (no trailing newline, §12).
 inline std::string encode(const value& v, const encode_options& opt = {}) {
   std::string s;
-  detail::out_buffer out(s);
-  detail::encode_with(v, opt, out);
+  detail::encode_with(s, v, opt);
   return s;
 }
 
-/// Encodes `v` as TOON text and appends it to `sink` in chunks. On an exception the sink holds
-/// a prefix of the text.
+/// Encodes `v` as TOON text and appends it to `sink`, in blocks of up to 64 KiB. On an
+/// exception the sink holds a prefix of the text.
 template <char_sink Sink>
 void encode_to(Sink& sink, const value& v, const encode_options& opt = {}) {
-  if constexpr (std::is_same_v<Sink, std::string>) {
-    detail::out_buffer out(sink);
-    try {
-      detail::encode_with(v, opt, out);
-    } catch (...) {
-      out.finish();
-      throw;
-    }
-  } else {
-    std::string buf;
-    detail::out_buffer out(
-        buf, [](void* ctx, const char* p, std::size_t n) { static_cast<Sink*>(ctx)->append(p, n); },
-        &sink);
-    detail::encode_with(v, opt, out);
-  }
+  detail::encode_with(sink, v, opt);
 }
 
 /// Encodes `v` as TOON text onto a stream.

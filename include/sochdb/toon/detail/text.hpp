@@ -23,6 +23,10 @@
 #include <system_error>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 SOCHDB_BEGIN_NAMESPACE
 namespace toon::detail {
 
@@ -197,29 +201,60 @@ inline bool is_numeric_like(std::string_view s) noexcept {
 /// Writes `d` (finite) in TOON §2 canonical form — the digits of the shortest round-trip
 /// representation laid out as ECMAScript Number::toString does: plain decimal for
 /// 1e-6 <= |d| < 1e21, otherwise d[.ddd]e±x; -0 becomes 0. Needs 32 bytes; returns the end.
+/// The shortest decimal digits of `a` (positive, finite) when `a` has at most 9 decimals and its
+/// digits fit in 2^50: writes them to `digits`, sets `count` and the decimal exponent `n` (the
+/// point sits after n digits) and returns true. Cheaper than a general shortest-representation
+/// algorithm for the common case of prices, measurements and scores.
+///
+/// Why it is exact: for the smallest k where m = round(a * 10^k) satisfies m / 10^k == a (IEEE
+/// division, correctly rounded: so parsing "m e-k" gives back `a`), m has the fewest digits of
+/// any decimal that reads back as `a`; below 2^50 the product's rounding error (< 1/8) cannot
+/// move m off the integer it should be, and two different m cannot both read back as `a`, so
+/// this is the one string a shortest round-trip algorithm produces.
+inline bool short_decimal_digits(double a, char* digits, int& count, int& n) noexcept {
+  static constexpr double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+  constexpr double limit = 1125899906842624.0;  // 2^50
+  for (int k = 0; k < 10; ++k) {
+    double prod = a * pow10[k];
+    if (!(prod < limit)) return false;
+    auto m = static_cast<std::uint64_t>(prod + 0.5);
+    if (m != 0 && static_cast<double>(m) / pow10[k] == a) {
+      count = static_cast<int>(std::to_chars(digits, digits + 20, m).ptr - digits);
+      while (count > 1 && digits[count - 1] == '0') {  // only when k == 0: 1230 -> "123", n = 4
+        --count;
+        ++n;
+      }
+      n += count - k;
+      return true;
+    }
+  }
+  return false;
+}
+
 inline char* format_double(char* out, double d) noexcept {
   if (d == 0) {
     *out++ = '0';
     return out;
   }
-  char tmp[40];
-  auto r = std::to_chars(tmp, tmp + sizeof tmp, d, std::chars_format::scientific);
-  const char* p = tmp;
-  if (*p == '-') {
-    *out++ = '-';
-    ++p;
-  }
   char digits[24];
   int k = 0;
-  for (; *p != 'e'; ++p)
-    if (*p != '.') digits[k++] = *p;
-  ++p;
-  bool neg_exp = *p == '-';
-  ++p;  // to_chars always writes the exponent sign
-  int e = 0;
-  for (; p < r.ptr; ++p) e = e * 10 + (*p - '0');
-  if (neg_exp) e = -e;
-  const int n = e + 1;  // the decimal point sits after n digits
+  int n = 0;  // the decimal point sits after n digits
+  if (d < 0) *out++ = '-';
+  if (!short_decimal_digits(std::fabs(d), digits, k, n)) {
+    char tmp[40];
+    auto r = std::to_chars(tmp, tmp + sizeof tmp, std::fabs(d), std::chars_format::scientific);
+    const char* p = tmp;
+    k = 0;
+    for (; *p != 'e'; ++p)
+      if (*p != '.') digits[k++] = *p;
+    ++p;
+    bool neg_exp = *p == '-';
+    ++p;  // to_chars always writes the exponent sign
+    int e = 0;
+    for (; p < r.ptr; ++p) e = e * 10 + (*p - '0');
+    if (neg_exp) e = -e;
+    n = e + 1;
+  }
   if (k <= n && n <= 21) {
     std::memcpy(out, digits, static_cast<std::size_t>(k));
     out += k;
@@ -394,13 +429,68 @@ inline const std::array<bool, 256>& quote_table(delimiter d) noexcept {
                                : quote_table_pipe;
 }
 
-/// TOON §7.2: must `s` be quoted as a value where `table`'s delimiter is the relevant one?
-inline bool needs_quotes(std::string_view s, const std::array<bool, 256>& table) noexcept {
+#if defined(__SSE2__)
+/// Bytes in [0x00, 0x1F] among the 16 at `x`.
+inline __m128i sse_controls(__m128i x) noexcept {
+  return _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F));
+}
+#endif
+
+/// Does `s` contain a byte of `table` (`delim` is the table's delimiter)? Sixteen bytes at a
+/// time where SSE2 is available.
+inline bool has_quote_byte(std::string_view s, const std::array<bool, 256>& table,
+                           char delim) noexcept {
+  const char* p = s.data();
+  const char* end = p + s.size();
+#if defined(__SSE2__)
+  const __m128i colon = _mm_set1_epi8(':'), quote = _mm_set1_epi8('"'),
+                bslash = _mm_set1_epi8('\\'), lbr = _mm_set1_epi8('['), rbr = _mm_set1_epi8(']'),
+                lbrace = _mm_set1_epi8('{'), rbrace = _mm_set1_epi8('}'), dl = _mm_set1_epi8(delim);
+  for (; end - p >= 16; p += 16) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i m = _mm_or_si128(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, colon), _mm_cmpeq_epi8(x, quote)),
+                     _mm_or_si128(_mm_cmpeq_epi8(x, bslash), _mm_cmpeq_epi8(x, dl))),
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lbr), _mm_cmpeq_epi8(x, rbr)),
+                     _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lbrace), _mm_cmpeq_epi8(x, rbrace)),
+                                  sse_controls(x))));
+    if (_mm_movemask_epi8(m) != 0) return true;
+  }
+#else
+  (void)delim;
+#endif
+  for (; p < end; ++p)
+    if (table[static_cast<unsigned char>(*p)]) return true;
+  return false;
+}
+
+/// The first byte in [p, end) that TOON §7.1 escapes (controls, '"', '\\'), or `end`.
+inline const char* find_escape(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+  for (; end - p >= 16; p += 16) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+                             sse_controls(x));
+    int bits = _mm_movemask_epi8(m);
+    if (bits != 0) return p + __builtin_ctz(static_cast<unsigned>(bits));
+  }
+#endif
+  for (; p < end; ++p) {
+    auto c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c == '"' || c == '\\') return p;
+  }
+  return end;
+}
+
+/// TOON §7.2: must `s` be quoted as a value where `table`'s delimiter (`delim`) is the
+/// relevant one?
+inline bool needs_quotes(std::string_view s, const std::array<bool, 256>& table,
+                         char delim) noexcept {
   if (s.empty()) return true;
   const char c0 = s[0];
   if (c0 == '-') return true;
-  for (char c : s)
-    if (table[static_cast<unsigned char>(c)]) return true;
+  if (has_quote_byte(s, table, delim)) return true;
   auto f = static_cast<unsigned char>(c0);
   auto l = static_cast<unsigned char>(s.back());
   if (!(f > ' ' && f < 0x80) && js_space_prefix(s) != 0) return true;
@@ -426,11 +516,7 @@ inline char* escape_into(char* out, std::string_view s) noexcept {
   const char* end = p + s.size();
   while (p < end) {
     const char* run = p;
-    while (p < end) {
-      auto c = static_cast<unsigned char>(*p);
-      if (c < 0x20 || c == '"' || c == '\\') break;
-      ++p;
-    }
+    p = find_escape(p, end);
     std::memcpy(out, run, static_cast<std::size_t>(p - run));
     out += p - run;
     if (p == end) break;
