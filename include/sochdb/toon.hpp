@@ -4,11 +4,13 @@
 //
 //   auto text = sochdb::toon::encode(doc);          // nlohmann::ordered_json -> TOON
 //   auto back = sochdb::toon::decode(text);         // TOON -> nlohmann::ordered_json
+//   auto bytes = sochdb::toon::binary::encode(doc); // compact, checksummed binary TOON
 //
 // See docs/toon.md.
 #pragma once
 
 #include <sochdb/version.hpp>
+#include <sochdb/toon/binary.hpp>
 #include <sochdb/toon/concepts.hpp>
 #include <sochdb/toon/decode.hpp>
 #include <sochdb/toon/encode.hpp>

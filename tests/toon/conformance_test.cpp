@@ -6,78 +6,19 @@
 
 #include <sochdb/toon.hpp>
 
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <string>
-#include <vector>
+
+#include "toon_test_util.hpp"
 
 using namespace sochdb;
-using toon::value;
-
-namespace {
-
-struct fixture_case {
-  std::string file;
-  std::string name;
-  value test;
-};
-
-std::vector<fixture_case> load(const std::string& category) {
-  std::vector<fixture_case> out;
-  std::filesystem::path dir = std::filesystem::path(SOCHDB_TOON_FIXTURES) / category;
-  std::vector<std::filesystem::path> files;
-  for (const auto& e : std::filesystem::directory_iterator(dir))
-    if (e.path().extension() == ".json") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) {
-    std::ifstream in(f);
-    value doc = value::parse(in);
-    for (auto& t : doc["tests"])
-      out.push_back({f.filename().string(), t["name"].get<std::string>(), t});
-  }
-  return out;
-}
-
-bool fixtures_present() {
-  std::error_code ec;
-  if (std::filesystem::is_directory(SOCHDB_TOON_FIXTURES, ec)) return true;
-  MESSAGE("TOON fixtures not found at " << SOCHDB_TOON_FIXTURES
-                                        << " (they sit in ../shared/toon-spec beside the "
-                                           "repository); conformance cases skipped");
-  return false;
-}
-
-toon::encode_options encode_opts(const value& o) {
-  toon::encode_options e;
-  if (o.contains("indent")) e.indent = o["indent"].get<int>();
-  if (o.contains("delimiter"))
-    e.delimiter = static_cast<toon::delimiter>(o["delimiter"].get<std::string>().at(0));
-  if (o.contains("keyFolding"))
-    e.key_folding =
-        o["keyFolding"] == "safe" ? toon::key_folding::safe : toon::key_folding::off;
-  if (o.contains("flattenDepth")) e.flatten_depth = o["flattenDepth"].get<std::size_t>();
-  return e;
-}
-
-toon::decode_options decode_opts(const value& o) {
-  toon::decode_options d;
-  if (o.contains("indent")) d.indent = o["indent"].get<int>();
-  if (o.contains("strict")) d.strict = o["strict"].get<bool>();
-  if (o.contains("expandPaths"))
-    d.expand_paths =
-        o["expandPaths"] == "safe" ? toon::expand_paths::safe : toon::expand_paths::off;
-  return d;
-}
-
-}  // namespace
+using namespace toon_test;
 
 TEST_CASE("conformance: all official TOON 3.3 fixtures") {
   if (!fixtures_present()) return;
   int encode_pass = 0, encode_total = 0, decode_pass = 0, decode_total = 0;
 
-  for (const auto& c : load("encode")) {
+  for (const auto& c : load_fixtures("encode")) {
     ++encode_total;
     const value& t = c.test;
     bool should_error = t.value("shouldError", false);
@@ -99,7 +40,7 @@ TEST_CASE("conformance: all official TOON 3.3 fixtures") {
     }
   }
 
-  for (const auto& c : load("decode")) {
+  for (const auto& c : load_fixtures("decode")) {
     ++decode_total;
     const value& t = c.test;
     bool should_error = t.value("shouldError", false);
@@ -134,7 +75,7 @@ TEST_CASE("conformance: all official TOON 3.3 fixtures") {
 TEST_CASE("conformance: decoding then re-encoding the fixtures is stable") {
   if (!fixtures_present()) return;
   int checked = 0;
-  for (const auto& c : load("decode")) {
+  for (const auto& c : load_fixtures("decode")) {
     const value& t = c.test;
     if (t.value("shouldError", false)) continue;
     auto dopts = decode_opts(t.value("options", value::object()));
@@ -145,7 +86,7 @@ TEST_CASE("conformance: decoding then re-encoding the fixtures is stable") {
     CHECK_MESSAGE(toon::encode(again) == once, c.file << " / " << c.name);
     ++checked;
   }
-  for (const auto& c : load("encode")) {
+  for (const auto& c : load_fixtures("encode")) {
     const value& t = c.test;
     if (t.value("shouldError", false)) continue;
     auto o = t.value("options", value::object());

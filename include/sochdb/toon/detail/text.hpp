@@ -641,6 +641,11 @@ inline bool unescape(std::string_view in, std::string& out, unescape_failure& fa
   return true;
 }
 
+/// An object's entries as the plain vector they are stored in (ordered_map's own operator[]
+/// looks keys up; these index positions).
+inline const value::object_t::Container& entries(const value::object_t& o) noexcept { return o; }
+inline value::object_t::Container& entries(value::object_t& o) noexcept { return o; }
+
 // ---- a hash index of keys kept elsewhere ----
 
 /// Finds keys among `n` keys stored elsewhere (an object under construction), so duplicate
