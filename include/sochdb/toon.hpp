@@ -5,6 +5,7 @@
 //   auto text = sochdb::toon::encode(doc);          // nlohmann::ordered_json -> TOON
 //   auto back = sochdb::toon::decode(text);         // TOON -> nlohmann::ordered_json
 //   auto bytes = sochdb::toon::binary::encode(doc); // compact, checksummed binary TOON
+//   auto n = sochdb::approx_token_counter{}.count(text);  // ~ o200k_base tokens
 //
 // See docs/toon.md.
 #pragma once
@@ -15,3 +16,4 @@
 #include <sochdb/toon/decode.hpp>
 #include <sochdb/toon/encode.hpp>
 #include <sochdb/toon/options.hpp>
+#include <sochdb/toon/token_counter.hpp>
