@@ -5,6 +5,7 @@
 // Exit status: 0 success, 1 failure or not found, 2 usage error. Results go to stdout, errors
 // to stderr. Each command lives in its own header and is listed in `all_commands()`.
 #include "cli.hpp"
+#include "cmd_toon.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -73,6 +74,7 @@ std::vector<command> all_commands() {
     for (auto& c : more) cmds.push_back(std::move(c));
   };
   (void)add;
+  add(toon_commands());
   return cmds;
 }
 

@@ -120,7 +120,7 @@ class text_decoder {
       return primitive(trim(content));
     }
     if (!kv && next != nullptr && next->depth == 0)
-      fail(next->content,
+      fail(ln.content,
            "a document of several lines must be an object or an array; this line is neither a "
            "key-value line nor an array header");
     nest guard(*this, ln.content);
