@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -71,6 +72,25 @@ inline toon::decode_options decode_opts(const value& o) {
     d.expand_paths =
         o["expandPaths"] == "safe" ? toon::expand_paths::safe : toon::expand_paths::off;
   return d;
+}
+
+/// Equality without key order (TOON tables list every row's fields in the first row's order).
+inline bool same_ignoring_key_order(const value& a, const value& b) {
+  if (a.is_object() && b.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      auto o = b.find(it.key());
+      if (o == b.end() || !same_ignoring_key_order(*it, *o)) return false;
+    }
+    return true;
+  }
+  if (a.is_array() && b.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!same_ignoring_key_order(a[i], b[i])) return false;
+    return true;
+  }
+  return a == b;
 }
 
 /// Random documents full of the hazards TOON has to get right: strings that need quoting
