@@ -37,6 +37,7 @@
 #include <sochdb/toon/options.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -298,28 +299,40 @@ class text_decoder {
   /// the line is a key-value line, not a tabular row (§9.3).
   static bool split(std::string_view s, char delim, bool row_check,
                     std::vector<std::string_view>& out) {
+    // Bytes that matter outside quotes: the delimiter, '"' and ':' (one table per delimiter).
+    static constexpr auto make = [](char d) {
+      std::array<bool, 256> t{};
+      t[static_cast<unsigned char>(d)] = t['"'] = t[':'] = true;
+      return t;
+    };
+    static constexpr std::array<bool, 256> comma = make(','), tab = make('\t'), pipe = make('|');
+    const std::array<bool, 256>& special = delim == ',' ? comma : delim == '\t' ? tab : pipe;
     out.clear();
-    bool in_quotes = false, seen_delim = false;
-    std::size_t start = 0;
+    bool seen_delim = false;
+    std::size_t start = 0, i = 0;
     const std::size_t n = s.size();
-    const char* d = s.data();
-    for (std::size_t i = 0; i < n; ++i) {
-      char c = d[i];
-      if (in_quotes) {
-        if (c == '\\' && i + 1 < n)
-          ++i;
-        else if (c == '"')
-          in_quotes = false;
-        continue;
-      }
+    const auto* d = reinterpret_cast<const unsigned char*>(s.data());
+    while (true) {
+      while (i < n && !special[d[i]]) ++i;
+      if (i >= n) break;
+      const char c = static_cast<char>(d[i]);
       if (c == delim) {
         seen_delim = true;
         out.push_back(trim(s.substr(start, i - start)));
-        start = i + 1;
+        start = ++i;
       } else if (c == '"') {
-        in_quotes = true;
-      } else if (c == ':' && row_check && !seen_delim) {
-        return false;
+        // Skip the quoted section, honouring backslash escapes (Appendix B.3).
+        for (++i; i < n; ++i) {
+          if (d[i] == '\\' && i + 1 < n) {
+            ++i;
+          } else if (d[i] == '"') {
+            ++i;
+            break;
+          }
+        }
+      } else {  // ':'
+        if (row_check && !seen_delim) return false;
+        ++i;
       }
     }
     if (start < n || !out.empty()) out.push_back(trim(s.substr(start)));

@@ -353,6 +353,49 @@ inline bool parse_number(std::string_view t, value& out) {
     }
     // Beyond 64 bits: fall through to the nearest double.
   }
+  {
+    // Clinger's fast path: with at most 15 significant digits (< 2^53) and a power of ten
+    // that is itself exact (<= 1e22), one IEEE multiplication or division is correctly
+    // rounded, so it gives the same double as a full conversion.
+    static constexpr double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    std::uint64_t m = 0;
+    int digits = 0;
+    long long e10 = 0;
+    std::size_t j = int_begin;
+    for (; j < n && s[j] != 'e' && s[j] != 'E'; ++j) {
+      if (s[j] == '.') continue;
+      if (j > int_end) --e10;  // a fraction digit
+      if (m == 0 && s[j] == '0') continue;
+      if (++digits > 15) break;
+      m = m * 10 + static_cast<std::uint64_t>(s[j] - '0');
+    }
+    if (digits <= 15) {
+      if (j < n) {  // exponent part
+        std::size_t k = j + 1;
+        bool eneg = false;
+        if (s[k] == '+' || s[k] == '-') eneg = s[k++] == '-';
+        long long x = 0;
+        for (; k < n && x < 100000; ++k) x = x * 10 + (s[k] - '0');
+        e10 += eneg ? -x : x;
+      }
+      if (m == 0) {
+        out = 0;
+        return true;
+      }
+      if (e10 >= -22 && e10 <= 22) {
+        double d = static_cast<double>(m);
+        d = e10 < 0 ? d / pow10[-e10] : d * pow10[e10];
+        if (neg) d = -d;
+        if (d == std::floor(d) && std::fabs(d) <= 9007199254740992.0)
+          out = static_cast<std::int64_t>(d);
+        else
+          out = d;
+        return true;
+      }
+    }
+  }
   double d = 0;
   auto r = std::from_chars(s, s + n, d);
   if (r.ec == std::errc::result_out_of_range) {
