@@ -135,8 +135,8 @@ int main(int argc, char** argv) {
         std::ofstream(doc_path, std::ios::binary) << json_text;
         std::string out_path = std::string(doc_path) + ".toon";
         std::string cmd = "cd '" + ref_dir + "' && node bench.mjs '" + doc_path + "' " +
-                          std::to_string(json_text.size()) + " " + std::to_string(std::max(3, reps / 2)) +
-                          " '" + out_path + "'";
+                          std::to_string(json_text.size()) + " " +
+                          std::to_string(std::max(3, reps / 2)) + " '" + out_path + "'";
         std::string line = run_capture(cmd);
         try {
           ref = nlohmann::ordered_json::parse(line);

@@ -17,8 +17,8 @@
 namespace sochdb_bench {
 
 struct corpus_item {
-  std::string kind;   // toon, json, prose, code, multilingual
-  std::string name;   // where it came from
+  std::string kind;  // toon, json, prose, code, multilingual
+  std::string name;  // where it came from
   std::string text;
 };
 
@@ -67,7 +67,8 @@ inline std::vector<corpus_item> build_token_corpus() {
     for (auto& d : small_docs(seed)) {
       std::string tag = d.shape + "#" + std::to_string(seed);
       items.push_back({"toon", tag + " comma", toon::encode(d.doc)});
-      items.push_back({"toon", tag + " tab", toon::encode(d.doc, {.delimiter = toon::delimiter::tab})});
+      items.push_back(
+          {"toon", tag + " tab", toon::encode(d.doc, {.delimiter = toon::delimiter::tab})});
       items.push_back({"json", tag + " compact", d.doc.dump()});
       items.push_back({"json", tag + " pretty", d.doc.dump(2)});
     }
@@ -75,11 +76,13 @@ inline std::vector<corpus_item> build_token_corpus() {
   // Symbols and emoji inside ordinary words (the text sources have almost none).
   {
     static const char* const symbols[] = {
-        "\u2192", "\u2190", "\u2191", "\u2264", "\u2265", "\u2260", "\u00b1", "\u00d7",
-        "\u00f7", "\u221e", "\u20ac", "\u00a3", "\u00a5", "\u201c", "\u201d", "\u2018",
-        "\u2019", "\u2014", "\u2026", "\u2022", "\u2713", "\u2717", "\u2705", "\u274c",
-        "\u2b50", "\u00a9", "\u2122", "\u00b0", "\U0001F680", "\U0001F389", "\U0001F600",
-        "\U0001F44D", "\U0001F525", "\U0001F4E6", "\U0001F4A1", "\U0001F9E0", "\U0001F916"};
+        "\u2192",     "\u2190",     "\u2191",     "\u2264",     "\u2265",     "\u2260",
+        "\u00b1",     "\u00d7",     "\u00f7",     "\u221e",     "\u20ac",     "\u00a3",
+        "\u00a5",     "\u201c",     "\u201d",     "\u2018",     "\u2019",     "\u2014",
+        "\u2026",     "\u2022",     "\u2713",     "\u2717",     "\u2705",     "\u274c",
+        "\u2b50",     "\u00a9",     "\u2122",     "\u00b0",     "\U0001F680", "\U0001F389",
+        "\U0001F600", "\U0001F44D", "\U0001F525", "\U0001F4E6", "\U0001F4A1", "\U0001F9E0",
+        "\U0001F916"};
     for (std::uint64_t seed = 1; seed <= 6; ++seed) {
       doc_rng r(seed * 7919);
       std::string t;

@@ -52,15 +52,14 @@ inline const char* const words[] = {
     "cache",   "shard",   "replica",  "commit", "log",    "table",   "row",    "column",
     "users",   "orders",  "payment",  "retry",  "error",  "timeout", "config", "deploy",
     "service", "request", "response", "header", "field",  "schema",  "format", "compact"};
-inline const char* const first_names[] = {"Ada",   "Grace", "Alan",  "Linus", "Barbara",
-                                          "Edsger", "Donald", "Ken",  "Dennis", "Margaret",
-                                          "Frances", "John", "Radia", "Leslie", "Niklaus"};
-inline const char* const last_names[] = {"Lovelace", "Hopper",  "Turing",  "Torvalds",
-                                         "Liskov",   "Dijkstra", "Knuth",  "Thompson",
-                                         "Ritchie",  "Hamilton", "Allen",  "McCarthy",
-                                         "Perlman",  "Lamport",  "Wirth"};
+inline const char* const first_names[] = {"Ada",     "Grace",  "Alan",  "Linus",  "Barbara",
+                                          "Edsger",  "Donald", "Ken",   "Dennis", "Margaret",
+                                          "Frances", "John",   "Radia", "Leslie", "Niklaus"};
+inline const char* const last_names[] = {"Lovelace", "Hopper",   "Turing",   "Torvalds", "Liskov",
+                                         "Dijkstra", "Knuth",    "Thompson", "Ritchie",  "Hamilton",
+                                         "Allen",    "McCarthy", "Perlman",  "Lamport",  "Wirth"};
 inline const char* const countries[] = {"US", "DE", "FR", "JP", "BR", "IN", "GB", "CA", "NL", "SE"};
-inline const char* const cities[] = {"Berlin", "Paris",  "Tokyo", "Sao Paulo", "Mumbai",
+inline const char* const cities[] = {"Berlin", "Paris",   "Tokyo",     "Sao Paulo", "Mumbai",
                                      "London", "Toronto", "Amsterdam", "Stockholm", "Austin"};
 inline const char* const levels[] = {"info", "info", "info", "debug", "warn", "error"};
 inline const char* const services[] = {"api", "auth", "billing", "search", "ingest", "worker"};
@@ -92,10 +91,10 @@ inline std::string hex_id(doc_rng& r, int len) {
 }
 inline std::string date(doc_rng& r) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "20%02d-%02d-%02dT%02d:%02d:%02dZ", static_cast<int>(r.range(18, 25)),
-                static_cast<int>(r.range(1, 12)), static_cast<int>(r.range(1, 28)),
-                static_cast<int>(r.range(0, 23)), static_cast<int>(r.range(0, 59)),
-                static_cast<int>(r.range(0, 59)));
+  std::snprintf(buf, sizeof buf, "20%02d-%02d-%02dT%02d:%02d:%02dZ",
+                static_cast<int>(r.range(18, 25)), static_cast<int>(r.range(1, 12)),
+                static_cast<int>(r.range(1, 28)), static_cast<int>(r.range(0, 23)),
+                static_cast<int>(r.range(0, 59)), static_cast<int>(r.range(0, 59)));
   return buf;
 }
 }  // namespace docs_detail
@@ -240,14 +239,16 @@ inline ojson make_deep_config(std::size_t n, std::uint64_t seed) {
     ojson routes = ojson::array();
     auto nr = r.range(1, 3);
     for (std::int64_t k = 0; k < nr; ++k)
-      routes.push_back({{"path", cat("/", r.pick(words), "/", r.pick(words))},
-                        {"methods", r.chance(50) ? ojson::array({"GET"}) : ojson::array({"GET", "POST"})},
-                        {"auth", {{"required", r.chance(70)}, {"scopes", ojson::array({r.pick(words)})}}},
-                        {"rate_limit", {{"per_minute", r.range(10, 1000)}, {"burst", r.range(1, 50)}}}});
+      routes.push_back(
+          {{"path", cat("/", r.pick(words), "/", r.pick(words))},
+           {"methods", r.chance(50) ? ojson::array({"GET"}) : ojson::array({"GET", "POST"})},
+           {"auth", {{"required", r.chance(70)}, {"scopes", ojson::array({r.pick(words)})}}},
+           {"rate_limit", {{"per_minute", r.range(10, 1000)}, {"burst", r.range(1, 50)}}}});
     services_obj[std::string(r.pick(services)) + "_" + std::to_string(i)] = {
         {"enabled", r.chance(90)},
-        {"image", {{"repo", cat("registry.example.com/", r.pick(words))},
-                   {"tag", cat("v", std::to_string(r.range(1, 9)), ".", std::to_string(r.range(0, 30)))}}},
+        {"image",
+         {{"repo", cat("registry.example.com/", r.pick(words))},
+          {"tag", cat("v", std::to_string(r.range(1, 9)), ".", std::to_string(r.range(0, 30)))}}},
         {"replicas", {{"min", r.range(1, 3)}, {"max", r.range(3, 20)}}},
         {"env", std::move(env)},
         {"ports", ojson::array({r.range(1000, 9999), r.range(1000, 9999)})},
@@ -255,10 +256,12 @@ inline ojson make_deep_config(std::size_t n, std::uint64_t seed) {
          {{"limits", {{"cpu", r.decimal(4, 1)}, {"memory_mb", r.range(128, 8192)}}},
           {"requests", {{"cpu", r.decimal(2, 2)}, {"memory_mb", r.range(64, 4096)}}}}},
         {"probes",
-         {{"liveness", {{"http", {{"path", "/healthz"}, {"port", r.range(1000, 9999)}}},
-                        {"period_s", r.range(5, 60)}}},
-          {"readiness", {{"http", {{"path", "/ready"}, {"port", r.range(1000, 9999)}}},
-                         {"period_s", r.range(5, 60)}}}}},
+         {{"liveness",
+           {{"http", {{"path", "/healthz"}, {"port", r.range(1000, 9999)}}},
+            {"period_s", r.range(5, 60)}}},
+          {"readiness",
+           {{"http", {{"path", "/ready"}, {"port", r.range(1000, 9999)}}},
+            {"period_s", r.range(5, 60)}}}}},
         {"routes", std::move(routes)},
         {"labels", {{"team", r.pick(words)}, {"tier", r.pick(levels)}}}};
   }
@@ -291,7 +294,8 @@ inline std::vector<bench_doc> make_bench_docs(std::size_t min_bytes = 4u << 20,
     std::size_t size = doc.dump().size();
     while (size < min_bytes) {
       n = static_cast<std::size_t>(static_cast<double>(n) * static_cast<double>(min_bytes) /
-                                   static_cast<double>(size) * 1.05) + 1;
+                                   static_cast<double>(size) * 1.05) +
+          1;
       doc = m.make(n, seed);
       size = doc.dump().size();
     }

@@ -57,7 +57,8 @@ std::vector<std::size_t> exact_counts(const std::vector<std::string>& texts) {
   {
     std::ofstream out(in_path, std::ios::binary);
     for (const auto& t : texts)
-      out << nlohmann::json{{"text", t}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+      out << nlohmann::json{{"text", t}}.dump(-1, ' ', false,
+                                              nlohmann::json::error_handler_t::replace)
           << "\n";
   }
   std::string cmd = "cd '" + dir + "' && node count_tokens.mjs < '" + in_path + "'";
@@ -122,15 +123,16 @@ int main() {
                 "max_abs_err_pct", "bias_pct"});
   for (auto [name, m] : {std::pair{"all", &all}, std::pair{"held-out", &held}}) {
     for (auto& [kind, s] : *m) {
-      nlohmann::ordered_json row{{"bench", "token_counter"},
-                                 {"set", name},
-                                 {"kind", kind},
-                                 {"items", s.items},
-                                 {"exact_tokens", s.exact},
-                                 {"approx_tokens", s.approx},
-                                 {"mean_abs_err_pct", 100 * s.abs_rel / static_cast<double>(s.items)},
-                                 {"max_abs_err_pct", 100 * s.max_rel},
-                                 {"bias_pct", 100 * s.bias / static_cast<double>(s.items)}};
+      nlohmann::ordered_json row{
+          {"bench", "token_counter"},
+          {"set", name},
+          {"kind", kind},
+          {"items", s.items},
+          {"exact_tokens", s.exact},
+          {"approx_tokens", s.approx},
+          {"mean_abs_err_pct", 100 * s.abs_rel / static_cast<double>(s.items)},
+          {"max_abs_err_pct", 100 * s.max_rel},
+          {"bias_pct", 100 * s.bias / static_cast<double>(s.items)}};
       err.emit(row);
     }
   }
@@ -185,7 +187,8 @@ int main() {
               {"corpus_MB", static_cast<double>(big.size()) / 1e6},
               {"approx_counter_MBps", mbs}});
 
-  std::cout << "\napprox_token_counter vs exact o200k_base (gpt-tokenizer); errors relative, per item\n";
+  std::cout
+      << "\napprox_token_counter vs exact o200k_base (gpt-tokenizer); errors relative, per item\n";
   err.print_table();
   std::cout << "\nTokens (exact o200k_base) of the same documents; savings = 1 - TOON/JSON\n";
   sav.print_table();

@@ -43,7 +43,8 @@ constexpr std::string_view usage =
     "Invalid input exits with status 1 and prints `line:col: message` on stderr.\n"
     "\n"
     "examples:\n"
-    "  echo '{\"users\":[{\"id\":1,\"name\":\"Ada\"},{\"id\":2,\"name\":\"Bob\"}]}' | sochdb toon encode\n"
+    "  echo '{\"users\":[{\"id\":1,\"name\":\"Ada\"},{\"id\":2,\"name\":\"Bob\"}]}' | sochdb toon "
+    "encode\n"
     "  sochdb toon decode --pretty < data.toon\n";
 
 inline std::string read_all(std::istream& in) {
@@ -161,14 +162,13 @@ inline int run(context& ctx, const std::vector<std::string>& args) {
     else if (kf != "off")
       throw usage_error("toon encode: --key-folding expects off or safe, got '" + kf + "'");
     if (p.has("--flatten-depth"))
-      o.flatten_depth =
-          static_cast<std::size_t>(p.get_int("--flatten-depth", 0, 0, 1000000000));
+      o.flatten_depth = static_cast<std::size_t>(p.get_int("--flatten-depth", 0, 0, 1000000000));
 
     std::string input = read_all(ctx.in);
     if (std::size_t at = too_deep(input, o.max_depth); at != std::string_view::npos) {
       auto [line, col] = position(input, at);
-      return fail(ctx, {line, col,
-                        "JSON nested deeper than " + std::to_string(o.max_depth) + " levels"});
+      return fail(
+          ctx, {line, col, "JSON nested deeper than " + std::to_string(o.max_depth) + " levels"});
     }
     toon::value doc;
     try {
@@ -218,8 +218,8 @@ inline int run(context& ctx, const std::vector<std::string>& args) {
 }  // namespace toon_cmd
 
 inline std::vector<command> toon_commands() {
-  return {{"toon", "convert JSON to TOON and back (stdin to stdout)", toon_cmd::usage,
-           toon_cmd::run}};
+  return {
+      {"toon", "convert JSON to TOON and back (stdin to stdout)", toon_cmd::usage, toon_cmd::run}};
 }
 
 }  // namespace sochdb_cli

@@ -97,20 +97,30 @@ TEST_CASE("binary: the bytes of small messages are pinned") {
   CHECK(body(70000) == "3270110100");
   CHECK(body(std::int64_t{1} << 40) == "330000000000010000");
   CHECK(body(std::numeric_limits<std::uint64_t>::max()) == "34ffffffffffffffff");
-  CHECK(body(1.5) == "400000c03f");                   // float32
-  CHECK(body(0.1) == "419a9999999999b93f");           // float64
+  CHECK(body(1.5) == "400000c03f");          // float32
+  CHECK(body(0.1) == "419a9999999999b93f");  // float64
   CHECK(body("") == "50");
   CHECK(body("abc") == "53616263");
   CHECK(body(std::string(16, 'x')).substr(0, 4) == "6010");
   CHECK(body(std::string(300, 'x')).substr(0, 6) == "612c01");
   CHECK(body(value::array({1, 2})) == "70021112");
-  CHECK(body(value::binary({1, 2}, 7)) == "7302010700000000000000" "0102");
+  CHECK(body(value::binary({1, 2}, 7)) ==
+        "7302010700000000000000"
+        "0102");
   CHECK(body(value::binary({9})) == "73010009");
   // Two rows with the same keys: a columnar table, keys once, cells column by column; the
   // header's flags say so.
   std::string t = bin::encode(value::parse(R"([{"a":1,"b":"x"},{"a":2,"b":"y"}])"));
   CHECK(hex(t.substr(6, 2)) == "0100");
-  CHECK(hex(t.substr(12, t.size() - 16)) == "72" "02" "02" "0161" "0162" "1112" "5178" "5179");
+  CHECK(hex(t.substr(12, t.size() - 16)) ==
+        "72"
+        "02"
+        "02"
+        "0161"
+        "0162"
+        "1112"
+        "5178"
+        "5179");
   CHECK(hex(bin::encode(value::parse(R"([{"a":1},{"a":2}])"), {.columnar = false}).substr(12, 8)) ==
         "7002710101611171");
 }
@@ -145,9 +155,10 @@ TEST_CASE("binary: random documents round-trip exactly, NaN, -0.0 and binary val
     CHECK(bin::message_size(bytes) == bytes.size());
   }
   // Special doubles keep their bits.
-  for (double d : {std::numeric_limits<double>::quiet_NaN(), -0.0, 0.0,
-                   std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
-                   std::numeric_limits<double>::denorm_min(), 3.4028234663852886e38, 1e39}) {
+  for (double d :
+       {std::numeric_limits<double>::quiet_NaN(), -0.0, 0.0,
+        std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+        std::numeric_limits<double>::denorm_min(), 3.4028234663852886e38, 1e39}) {
     CHECK(identical(bin::decode(bin::encode(value(d))), value(d)));
   }
 }
@@ -167,7 +178,8 @@ TEST_CASE("binary: encode_to appends to any sink") {
 }
 
 TEST_CASE("binary: every flipped bit and every truncation is corruption") {
-  value v = value::parse(R"({"id":7,"tags":["a","b"],"rows":[{"x":1.5,"y":null},{"x":2,"y":true}]})");
+  value v =
+      value::parse(R"({"id":7,"tags":["a","b"],"rows":[{"x":1.5,"y":null},{"x":2,"y":true}]})");
   const std::string good = bin::encode(v);
   for (std::size_t i = 0; i < good.size(); ++i) {
     for (int bit = 0; bit < 8; ++bit) {
@@ -198,8 +210,9 @@ TEST_CASE("binary: structurally bad bodies with valid checksums are corruption a
   std::string table("\x72\x02\x01\x01\x61\x11\x12", 7);
   CHECK(err(table).find("without the columnar flag") != std::string::npos);
   CHECK(bin::decode(frame(table, bin::flag_columnar)) == value::parse(R"([{"a":1},{"a":2}])"));
-  CHECK(err(std::string("\x72\x01\x01\x01\x61\x11", 6), bin::flag_columnar).find("at least 2 rows") !=
-        std::string::npos);
+  CHECK(
+      err(std::string("\x72\x01\x01\x01\x61\x11", 6), bin::flag_columnar).find("at least 2 rows") !=
+      std::string::npos);
   CHECK(err(std::string("\x72\x02\x02\x01\x61\x01\x61\x11\x12\x13\x14", 11), bin::flag_columnar)
             .find("duplicate table column") != std::string::npos);
   CHECK(err(std::string("\x72\xff\xff\xff\x0f\xff\xff\xff\x0f", 9), bin::flag_columnar)
@@ -240,7 +253,8 @@ TEST_CASE("binary: nesting is bounded on both sides") {
 TEST_CASE("binary: is smaller than compact JSON on tables") {
   value rows = value::array();
   for (int i = 0; i < 1000; ++i)
-    rows.push_back({{"id", i}, {"name", "user" + std::to_string(i)}, {"score", i * 0.5}, {"ok", i % 2 == 0}});
+    rows.push_back(
+        {{"id", i}, {"name", "user" + std::to_string(i)}, {"score", i * 0.5}, {"ok", i % 2 == 0}});
   std::size_t json = rows.dump().size();
   std::size_t binary = bin::encode(rows).size();
   std::size_t row_wise = bin::encode(rows, {.columnar = false}).size();

@@ -24,7 +24,6 @@ namespace {
 
 value j(const char* json) { return value::parse(json); }
 
-
 }  // namespace
 
 TEST_CASE("numbers are canonical (TOON §2)") {
@@ -99,7 +98,8 @@ TEST_CASE("strings are quoted exactly when §7.2 requires") {
 }
 
 TEST_CASE("documents round-trip through text") {
-  value doc = j(R"({"users":[{"id":1,"name":"Ada","tags":["x","y"]},{"id":2,"name":"Bob","tags":[]}],
+  value doc =
+      j(R"({"users":[{"id":1,"name":"Ada","tags":["x","y"]},{"id":2,"name":"Bob","tags":[]}],
                     "meta":{"count":2,"ok":true,"none":null,"ratio":0.25,"note":"a: b, c"}})");
   for (auto d : {toon::delimiter::comma, toon::delimiter::tab, toon::delimiter::pipe}) {
     for (int indent : {1, 2, 4}) {
@@ -159,7 +159,8 @@ TEST_CASE("double formatting matches the shortest round-trip representation") {
     std::memcpy(&d, &bits, 8);
     if (std::isfinite(d) && d != 0) check_one(d);
     // Short decimals at every scale: prices, measurements, scores.
-    double dec = static_cast<double>(rng() % 10000000) / std::pow(10.0, static_cast<int>(rng() % 12));
+    double dec =
+        static_cast<double>(rng() % 10000000) / std::pow(10.0, static_cast<int>(rng() % 12));
     if (dec != 0) check_one(rng() % 2 ? dec : -dec);
   }
 }
@@ -168,7 +169,8 @@ TEST_CASE("errors carry the line and column of the offending token") {
   auto e = decode_error("a: 1\nitems[3]: x,y");
   CHECK(e.line() == 2);
   CHECK(e.column() == 1);
-  CHECK(std::string(e.what()) == "toon: line 2, column 1: array 'items' declares 3 values, found 2");
+  CHECK(std::string(e.what()) ==
+        "toon: line 2, column 1: array 'items' declares 3 values, found 2");
 
   e = decode_error("a:\n   b: 1");
   CHECK(e.line() == 2);
@@ -294,7 +296,8 @@ TEST_CASE("key folding and path expansion round-trip (§13.4)") {
                     "keep":{"full-name":{"z":1}},"m":{"n":1,"o":2}})");
   std::string folded = toon::encode(doc, {.key_folding = toon::key_folding::safe});
   CHECK(folded ==
-        "a.b.c: 1\nx.y[2]: 1,2\np.q:\ns.t.u.v: w\nkeep:\n  \"full-name\":\n    z: 1\nm:\n  n: 1\n  o: 2");
+        "a.b.c: 1\nx.y[2]: 1,2\np.q:\ns.t.u.v: w\nkeep:\n  \"full-name\":\n    z: 1\nm:\n  n: 1\n  "
+        "o: 2");
   CHECK(toon::decode(folded, {.expand_paths = toon::expand_paths::safe}) == doc);
   std::string two = toon::encode(doc, {.key_folding = toon::key_folding::safe, .flatten_depth = 2});
   CHECK(two.find("s.t:\n  u:\n    v: w") != std::string::npos);
@@ -348,7 +351,8 @@ TEST_CASE("options are validated") {
   CHECK_THROWS_AS(toon::encode(value::binary({1, 2})), invalid_argument);
   value deep = nullptr;
   for (int i = 0; i < 100000; ++i) deep = value::array({std::move(deep)});
-  CHECK_THROWS_WITH_AS(toon::encode(deep), "toon encode: document nested deeper than max_depth (256)",
+  CHECK_THROWS_WITH_AS(toon::encode(deep),
+                       "toon encode: document nested deeper than max_depth (256)",
                        invalid_argument);
 }
 
@@ -366,7 +370,8 @@ TEST_CASE("random documents round-trip through text with every option") {
     // Folding then expanding gives the document back unless folding was skipped for a literal
     // dotted key, which expansion would then merge.
     std::string folded = toon::encode(doc, {.key_folding = toon::key_folding::safe});
-    value expanded = toon::decode(folded, {.strict = false, .expand_paths = toon::expand_paths::safe});
+    value expanded =
+        toon::decode(folded, {.strict = false, .expand_paths = toon::expand_paths::safe});
     CHECK(toon::decode(toon::encode(expanded)) == expanded);
   }
 }

@@ -39,12 +39,27 @@ struct exact_sample {
 const exact_sample samples[] = {
     {"hello world", 2},
     {"users[3]{id,name,role}:\n  1,Alice,admin\n  2,Bob,user\n  3,Carol,user", 31},
-    {"{\"users\":[{\"id\":1,\"name\":\"Alice\",\"role\":\"admin\"},{\"id\":2,\"name\":\"Bob\",\"role\":\"user\"},{\"id\":3,\"name\":\"Carol\",\"role\":\"user\"}]}", 41},
-    {"{\n  \"users\": [\n    {\n      \"id\": 1,\n      \"name\": \"Alice\",\n      \"role\": \"admin\"\n    },\n    {\n      \"id\": 2,\n      \"name\": \"Bob\",\n      \"role\": \"user\"\n    }\n  ]\n}", 59},
-    {"The quick brown fox jumps over the lazy dog. It was the best of times, it was the worst of times; a sentence with punctuation, numbers like 2024 and 3.14159, and a URL: https://example.com/path?q=1.", 54},
-    {"order:\n  id: ORD-100042\n  customer:\n    name: Ada Lovelace\n    email: ada@example.com\n  items[2]{sku,qty,price}:\n    SKU-a1b2c,2,19.99\n    SKU-d3e4f,1,5.5\n  tags[3]: urgent,gift,eu", 78},
-    {"metrics[4\t]{ts\tcpu\tmem}:\n  1700000000000\t0.42\t1024\n  1700000001000\t0.47\t1031\n  1700000002000\t0.39\t1019\n  1700000003000\t0.51\t1040", 70},
-    {"int main(int argc, char** argv) {\n  std::vector<std::string> args(argv + 1, argv + argc);\n  for (const auto& a : args) std::cout << a << '\\n';\n  return 0;\n}", 53},
+    {"{\"users\":[{\"id\":1,\"name\":\"Alice\",\"role\":\"admin\"},{\"id\":2,\"name\":\"Bob\","
+     "\"role\":\"user\"},{\"id\":3,\"name\":\"Carol\",\"role\":\"user\"}]}",
+     41},
+    {"{\n  \"users\": [\n    {\n      \"id\": 1,\n      \"name\": \"Alice\",\n      \"role\": "
+     "\"admin\"\n    },\n    {\n      \"id\": 2,\n      \"name\": \"Bob\",\n      \"role\": "
+     "\"user\"\n    }\n  ]\n}",
+     59},
+    {"The quick brown fox jumps over the lazy dog. It was the best of times, it was the worst of "
+     "times; a sentence with punctuation, numbers like 2024 and 3.14159, and a URL: "
+     "https://example.com/path?q=1.",
+     54},
+    {"order:\n  id: ORD-100042\n  customer:\n    name: Ada Lovelace\n    email: ada@example.com\n  "
+     "items[2]{sku,qty,price}:\n    SKU-a1b2c,2,19.99\n    SKU-d3e4f,1,5.5\n  tags[3]: "
+     "urgent,gift,eu",
+     78},
+    {"metrics[4\t]{ts\tcpu\tmem}:\n  1700000000000\t0.42\t1024\n  1700000001000\t0.47\t1031\n  "
+     "1700000002000\t0.39\t1019\n  1700000003000\t0.51\t1040",
+     70},
+    {"int main(int argc, char** argv) {\n  std::vector<std::string> args(argv + 1, argv + argc);\n "
+     " for (const auto& a : args) std::cout << a << '\\n';\n  return 0;\n}",
+     53},
     {"Vim ist ein sehr mächtiger Editor, der viele Befehle hat. Größe und Übersicht zählen.", 22},
     {"Съешь же ещё этих мягких французских булок, да выпей чаю.", 19},
     {"这是一个测试句子，用于估计分词器的令牌数量。", 17},
@@ -66,7 +81,8 @@ TEST_CASE_TEMPLATE("token_counter contract", T, approx_token_counter, word_count
   CHECK(counter.count(junk) < 100);
 }
 
-TEST_CASE_TEMPLATE("token_counter is safe from several threads" * doctest::test_suite("concurrency"),
+TEST_CASE_TEMPLATE("token_counter is safe from several threads" *
+                       doctest::test_suite("concurrency"),
                    T, approx_token_counter, word_counter) {
   const T counter{};
   std::string text;

@@ -111,13 +111,52 @@ class doc_generator {
   }
 
   std::string string() {
-    static const char* const pieces[] = {
-        "a",     "Ada",      "hello world", " ",      "-",      "-x",    ":",      "a:b",
-        ",",     "a,b",      "|",           "\t",     "\"",     "q\"q",  "\\",     "[",
-        "]",     "{",        "}",           "[2]: x", "true",   "false", "null",   "True",
-        "1",     "-1",       "05",          "1.5",    "1e5",    "0.0",   "\n",     "\r",
-        "\x01",  "\x1f",     "\xc2\xa0",    "\xe3\x80\x80", "\xef\xbb\xbf", "caf\xc3\xa9",
-        "\xe4\xb8\x96", "\xf0\x9f\x9a\x80", "#", ".",    "a.b",   "_",      "- item", "\x7f"};
+    static const char* const pieces[] = {"a",
+                                         "Ada",
+                                         "hello world",
+                                         " ",
+                                         "-",
+                                         "-x",
+                                         ":",
+                                         "a:b",
+                                         ",",
+                                         "a,b",
+                                         "|",
+                                         "\t",
+                                         "\"",
+                                         "q\"q",
+                                         "\\",
+                                         "[",
+                                         "]",
+                                         "{",
+                                         "}",
+                                         "[2]: x",
+                                         "true",
+                                         "false",
+                                         "null",
+                                         "True",
+                                         "1",
+                                         "-1",
+                                         "05",
+                                         "1.5",
+                                         "1e5",
+                                         "0.0",
+                                         "\n",
+                                         "\r",
+                                         "\x01",
+                                         "\x1f",
+                                         "\xc2\xa0",
+                                         "\xe3\x80\x80",
+                                         "\xef\xbb\xbf",
+                                         "caf\xc3\xa9",
+                                         "\xe4\xb8\x96",
+                                         "\xf0\x9f\x9a\x80",
+                                         "#",
+                                         ".",
+                                         "a.b",
+                                         "_",
+                                         "- item",
+                                         "\x7f"};
     std::string s;
     auto n = below(4);
     for (std::uint64_t i = 0; i < n; ++i) s += pieces[below(std::size(pieces))];
@@ -144,8 +183,8 @@ class doc_generator {
       case 3:
         return std::ldexp(static_cast<double>(rng_() >> 11), static_cast<int>(below(200)) - 150);
       case 4: {
-        static const double specials[] = {1e21, 1e-7, 1e-6, 0.1 + 0.2, 5e-324,
-                                          1.7976931348623157e308, 123456789012.5, 1e20};
+        static const double specials[] = {
+            1e21, 1e-7, 1e-6, 0.1 + 0.2, 5e-324, 1.7976931348623157e308, 123456789012.5, 1e20};
         return specials[below(std::size(specials))];
       }
       case 5:

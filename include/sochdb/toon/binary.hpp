@@ -39,8 +39,8 @@ namespace toon::binary {
 // ---- format constants (part of the on-disk format: do not change) ----
 inline constexpr char magic[4] = {'T', 'O', 'O', 'N'};
 inline constexpr std::uint16_t format_version = 1;
-inline constexpr std::size_t header_size = 12;   // magic, version, flags, body length
-inline constexpr std::size_t trailer_size = 4;   // checksum32
+inline constexpr std::size_t header_size = 12;     // magic, version, flags, body length
+inline constexpr std::size_t trailer_size = 4;     // checksum32
 inline constexpr std::uint16_t flag_columnar = 1;  // the body may contain table values
 
 /// Type tags (one byte before every value).
@@ -389,7 +389,7 @@ class reader {
   }
 
   value read_table(std::size_t at) {
-    nest guard(*this, at);  // the array
+    nest guard(*this, at);       // the array
     nest rows_guard(*this, at);  // its rows
     std::uint64_t rows = r_.varint64();
     std::uint64_t cols = r_.varint64();

@@ -24,7 +24,9 @@ SOCHDB_BEGIN_NAMESPACE
 /// Requirement: `s.append(p, n)` appends the `n` bytes at `p`; it may throw (the encoder then
 /// propagates the exception and the sink holds a prefix of the output).
 template <class S>
-concept char_sink = requires(S& s, const char* p, std::size_t n) { s.append(p, n); };
+concept char_sink = requires(S& s, const char* p, std::size_t n) {
+  s.append(p, n);
+};
 
 /// Adapts an output stream to `char_sink`. Stream errors follow the stream's exception mask.
 class ostream_sink {

@@ -193,8 +193,8 @@ class text_decoder {
       const char* raw = in_.data() + pos_;
       std::size_t rest = in_.size() - pos_;
       const void* nl = rest == 0 ? nullptr : std::memchr(raw, '\n', rest);
-      std::size_t len = nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - raw)
-                                      : rest;
+      std::size_t len =
+          nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - raw) : rest;
       pos_ += len + 1;  // past the newline; past the end for the last line
       std::size_t sp = 0;
       while (sp < len && raw[sp] == ' ') ++sp;
@@ -206,9 +206,8 @@ class text_decoder {
       if (strict_) {
         if (content[0] == '\t') fail(raw + sp, "tab in indentation (strict mode)");
         if (sp % indent_ != 0)
-          fail(raw + sp, "indentation of " + std::to_string(sp) +
-                             " spaces is not a multiple of " + std::to_string(indent_) +
-                             " (strict mode)");
+          fail(raw + sp, "indentation of " + std::to_string(sp) + " spaces is not a multiple of " +
+                             std::to_string(indent_) + " (strict mode)");
       }
       next_ = {content.data(), content.size(), sp / indent_};
       peeked_ = true;
@@ -428,9 +427,9 @@ class text_decoder {
     for (char ch : bracket) valid = valid && is_digit(ch);
     if (!valid) {
       if (strict_)
-        fail(c.data() + bs + 1,
-             "invalid array length '" + std::string(c.substr(bs + 1, be - bs - 1)) +
-                 "' (expected a non-negative integer without leading zeros)");
+        fail(c.data() + bs + 1, "invalid array length '" +
+                                    std::string(c.substr(bs + 1, be - bs - 1)) +
+                                    "' (expected a non-negative integer without leading zeros)");
       return false;
     }
     h.length = 0;
@@ -485,9 +484,8 @@ class text_decoder {
 
   std::size_t find_field(object_frame& f, std::string_view key) {
     std::size_t n = scratch_.size() - f.start;
-    return f.index.find(key, n, [&](std::size_t i) -> std::string_view {
-      return scratch_[f.start + i].key;
-    });
+    return f.index.find(
+        key, n, [&](std::size_t i) -> std::string_view { return scratch_[f.start + i].key; });
   }
 
   /// Looks `key` up before its value is decoded: strict mode rejects a duplicate (§14.4).
@@ -695,8 +693,8 @@ class text_decoder {
       if (const line* l = peek()) {
         if (l->depth == row_depth && !starts_with(l->view(), "- ") &&
             split(l->view(), h.delim, true, cells))
-          fail(l->content, what_array(h) + " declares " + std::to_string(h.length) +
-                               " rows, found more");
+          fail(l->content,
+               what_array(h) + " declares " + std::to_string(h.length) + " rows, found more");
       }
     }
     return arr;
@@ -728,8 +726,8 @@ class text_decoder {
     if (strict_) {
       if (const line* l = peek())
         if (l->depth == item_depth && starts_with(l->view(), "- "))
-          fail(l->content, what_array(h) + " declares " + std::to_string(h.length) +
-                               " items, found more");
+          fail(l->content,
+               what_array(h) + " declares " + std::to_string(h.length) + " items, found more");
     }
     return arr;
   }
@@ -852,7 +850,8 @@ class text_decoder {
       }
       std::size_t i = cur->find(seg);
       if (i == npos) {
-        cur->entries.push_back(exp_entry{std::string(seg), value(), std::make_unique<exp_object>()});
+        cur->entries.push_back(
+            exp_entry{std::string(seg), value(), std::make_unique<exp_object>()});
         cur = cur->entries.back().obj.get();
       } else {
         exp_entry& e = cur->entries[i];
@@ -896,13 +895,13 @@ class text_decoder {
   bool expand_;
   std::size_t max_depth_;
 
-  std::size_t pos_ = 0;            // start of the next unscanned line
-  bool peeked_ = false;            // next_ holds the next non-blank line
-  line next_;                      //
-  const char* blank_ = nullptr;    // first blank line skipped before next_
-  std::size_t open_arrays_ = 0;    // arrays whose first item has been read
-  std::size_t level_ = 0;          // containers entered and not yet left
-  std::vector<field> scratch_;     // fields of the objects under construction
+  std::size_t pos_ = 0;          // start of the next unscanned line
+  bool peeked_ = false;          // next_ holds the next non-blank line
+  line next_;                    //
+  const char* blank_ = nullptr;  // first blank line skipped before next_
+  std::size_t open_arrays_ = 0;  // arrays whose first item has been read
+  std::size_t level_ = 0;        // containers entered and not yet left
+  std::vector<field> scratch_;   // fields of the objects under construction
   std::vector<std::string_view> tokens_;
 };
 

@@ -428,8 +428,8 @@ class text_encoder {
 
   void encode_field(const std::string& key, const value& v, std::size_t depth, obj_iter sib_begin,
                     obj_iter sib_end, bool rooted, std::string_view prefix, std::size_t flatten) {
-    if (folding_ && v.is_object() && try_fold(key, v, depth, sib_begin, sib_end, rooted, prefix,
-                                              flatten))
+    if (folding_ && v.is_object() &&
+        try_fold(key, v, depth, sib_begin, sib_end, rooted, prefix, flatten))
       return;
     if (v.is_array()) {
       std::string_view k = key;
@@ -523,15 +523,16 @@ class text_encoder {
   char delim_;
   bool folding_;
   bool first_line_ = true;
-  std::size_t level_ = 0;  // containers entered and not yet left
+  std::size_t level_ = 0;                  // containers entered and not yet left
   std::vector<std::string> root_literal_;  // root keys containing '.', sorted (folding only)
 };
 
 template <char_sink Sink>
 void encode_with(Sink& sink, const value& v, const encode_options& opt) {
   validate(opt);
-  out_buffer out([](void* ctx, const char* p, std::size_t n) { static_cast<Sink*>(ctx)->append(p, n); },
-                 &sink);
+  out_buffer out(
+      [](void* ctx, const char* p, std::size_t n) { static_cast<Sink*>(ctx)->append(p, n); },
+      &sink);
   text_encoder enc(opt, out);
   enc.encode_root(v);
   out.flush();

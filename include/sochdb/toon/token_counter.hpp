@@ -50,10 +50,14 @@ inline constexpr std::array<cls, 128> make_ascii_classes() {
   std::array<cls, 128> t{};
   for (int c = 0; c < 128; ++c) {
     cls k = cls::punct;
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) k = cls::letter;
-    else if (c >= '0' && c <= '9') k = cls::digit;
-    else if (c == ' ' || c == '\t' || c == '\v' || c == '\f') k = cls::space;
-    else if (c == '\r' || c == '\n') k = cls::newline;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+      k = cls::letter;
+    else if (c >= '0' && c <= '9')
+      k = cls::digit;
+    else if (c == ' ' || c == '\t' || c == '\v' || c == '\f')
+      k = cls::space;
+    else if (c == '\r' || c == '\n')
+      k = cls::newline;
     t[static_cast<std::size_t>(c)] = k;
   }
   return t;
@@ -91,9 +95,8 @@ inline char_info classify(const unsigned char* p, const unsigned char* end) noex
   }
   cls k = cls::symbol;
   if ((cp >= 0x3001 && cp <= 0x30FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
-      (cp >= 0xFF00 && cp <= 0xFFEF) ||
-      (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xAC00 && cp <= 0xD7AF) ||
-      (cp >= 0xF900 && cp <= 0xFAFF))
+      (cp >= 0xFF00 && cp <= 0xFFEF) || (cp >= 0x4E00 && cp <= 0x9FFF) ||
+      (cp >= 0xAC00 && cp <= 0xD7AF) || (cp >= 0xF900 && cp <= 0xFAFF))
     k = cls::cjk;
   else if ((cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) ||
            (cp >= 0x1E00 && cp <= 0x1EFF))

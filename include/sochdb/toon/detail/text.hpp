@@ -494,9 +494,10 @@ inline bool has_quote_byte(std::string_view s, const std::array<bool, 256>& tabl
     __m128i m = _mm_or_si128(
         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, colon), _mm_cmpeq_epi8(x, quote)),
                      _mm_or_si128(_mm_cmpeq_epi8(x, bslash), _mm_cmpeq_epi8(x, dl))),
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lbr), _mm_cmpeq_epi8(x, rbr)),
-                     _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lbrace), _mm_cmpeq_epi8(x, rbrace)),
-                                  sse_controls(x))));
+        _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(x, lbr), _mm_cmpeq_epi8(x, rbr)),
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, lbrace), _mm_cmpeq_epi8(x, rbrace)),
+                         sse_controls(x))));
     if (_mm_movemask_epi8(m) != 0) return true;
   }
 #else
