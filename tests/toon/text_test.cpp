@@ -330,12 +330,34 @@ TEST_CASE("the encoder writes to strings, streams and any sink") {
     void append(const char* p, std::size_t n) { chunks.emplace_back(p, n); }
   } sink;
   value big = value::array();
-  for (int i = 0; i < 20000; ++i) big.push_back({{"id", i}, {"name", "user " + std::to_string(i)}});
+  for (int i = 0; i < 100000; ++i)
+    big.push_back({{"id", i}, {"name", "user " + std::to_string(i)}});
   toon::encode_to(sink, big);
   std::string joined;
   for (auto& c : sink.chunks) joined += c;
   CHECK(sink.chunks.size() > 1);  // written in blocks, not held whole
   CHECK(joined == toon::encode(big));
+  CHECK(joined.rfind("[100000]{id,name}:\n  0,user 0\n", 0) == 0);
+  // A table is written while it is checked; a row that breaks it late (past the blocks already
+  // handed to a string, past the rows held back for a stream) takes the output back.
+  for (std::size_t late : {std::size_t{5}, std::size_t{99999}}) {
+    value broken = big;
+    broken[late]["extra"] = true;
+    std::string as_string = toon::encode(broken);
+    chunk_sink chunks;
+    toon::encode_to(chunks, broken);
+    std::string joined2;
+    for (auto& c : chunks.chunks) joined2 += c;
+    std::ostringstream os2;
+    toon::encode_to(os2, broken);
+    CHECK(as_string.rfind("[100000]:\n  - id: 0\n    name: user 0\n", 0) == 0);
+    CHECK(joined2 == as_string);
+    CHECK(os2.str() == as_string);
+    CHECK(toon::decode(as_string) == broken);
+    std::string prefixed = "keep: ";
+    toon::encode_to(prefixed, broken);
+    CHECK(prefixed == "keep: " + as_string);
+  }
   // A string longer than the block is written whole.
   value longs = value::array({std::string(200000, 'x') + ",", "y"});
   CHECK(toon::decode(toon::encode(longs)) == longs);

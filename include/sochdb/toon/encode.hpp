@@ -34,11 +34,17 @@ namespace detail {
 /// The output buffer of the encoders: a fixed block that is handed to the sink whenever it
 /// fills, so output of any size costs one pass of copying into the sink and no regrowth. A
 /// single token larger than the block (a long string) grows it.
+///
+/// Output can be made provisional (`mark`, then `release` or `rollback`). A sink that can be
+/// cut back (`truncate_fn`, a std::string) keeps receiving blocks and is truncated on rollback;
+/// for any other sink the marked bytes stay in the buffer, which grows.
 class out_buffer {
  public:
   using flush_fn = void (*)(void* ctx, const char* p, std::size_t n);
+  using truncate_fn = void (*)(void* ctx, std::size_t size);
 
-  out_buffer(flush_fn flush, void* ctx) : buf_(block), flush_(flush), ctx_(ctx) {}
+  out_buffer(flush_fn flush, void* ctx, truncate_fn truncate = nullptr)
+      : buf_(block), flush_(flush), truncate_(truncate), ctx_(ctx) {}
 
   /// Room for `n` more bytes; returns where to write them (commit with `advance`/`commit_to`).
   char* room(std::size_t n) {
@@ -56,27 +62,63 @@ class out_buffer {
     std::memcpy(room(v.size()), v.data(), v.size());
     pos_ += v.size();
   }
-  void fill(char c, std::size_t n) {
-    std::memset(room(n), c, n);
-    pos_ += n;
-  }
 
   /// Hands everything written so far to the sink.
   void flush() {
     if (pos_ != 0) flush_(ctx_, buf_.data(), pos_);
+    flushed_ += pos_;
     pos_ = 0;
+  }
+
+  /// Flushes, and returns the buffer to one block after provisional output grew it.
+  void flush_and_shrink() {
+    flush();
+    if (buf_.size() > block) buf_.resize(block);
+  }
+
+  /// Starts output that may be taken back with `rollback` (or kept with `release`).
+  void mark() noexcept { mark_ = flushed_ + pos_; }
+  void release() noexcept { mark_ = none; }
+  [[nodiscard]] bool marked() const noexcept { return mark_ != none; }
+  /// True when provisional output never has to be held in memory (the sink can be cut back).
+  [[nodiscard]] bool can_truncate() const noexcept { return truncate_ != nullptr; }
+  /// Bytes written since `mark`.
+  [[nodiscard]] std::size_t since_mark() const noexcept { return flushed_ + pos_ - mark_; }
+  /// Discards everything written since `mark`.
+  void rollback() {
+    if (mark_ >= flushed_) {
+      pos_ = mark_ - flushed_;
+    } else {
+      truncate_(ctx_, mark_);
+      flushed_ = mark_;
+      pos_ = 0;
+    }
+    mark_ = none;
   }
 
   static constexpr std::size_t block = 64 * 1024;
 
  private:
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
   void make_room(std::size_t n) {
-    flush();
-    if (n > buf_.size()) buf_.resize(n);
+    if (mark_ == none || truncate_ != nullptr) {
+      flush();
+    } else if (mark_ > flushed_) {  // keep what follows the mark; the rest may go
+      std::size_t keep_from = mark_ - flushed_;
+      flush_(ctx_, buf_.data(), keep_from);
+      std::memmove(buf_.data(), buf_.data() + keep_from, pos_ - keep_from);
+      pos_ -= keep_from;
+      flushed_ += keep_from;
+    }
+    if (buf_.size() - pos_ < n) buf_.resize(std::max(buf_.size() * 2, pos_ + n));
   }
   std::vector<char> buf_;
   std::size_t pos_ = 0;
+  std::size_t flushed_ = 0;  // bytes handed to the sink so far
+  std::size_t mark_ = none;  // position of the mark in the whole output
   flush_fn flush_;
+  truncate_fn truncate_;
   void* ctx_;
 };
 
@@ -237,10 +279,6 @@ class text_encoder {
     throw invalid_argument("toon encode: document nested deeper than max_depth (" +
                            std::to_string(o.max_depth) + ")");
   }
-  /// Tabular rows are objects one level below their array.
-  void check_rows() const {
-    if (level_ + 1 > opt_.max_depth) too_deep(opt_);
-  }
 
   // ---- shapes ----
 
@@ -249,36 +287,6 @@ class text_encoder {
   static bool all_primitives(const array_t& a) noexcept {
     for (const auto& e : a)
       if (e.is_structured()) return false;
-    return true;
-  }
-
-  /// TOON §9.3: every element an object with the first element's (non-empty) key set and only
-  /// primitive values. Sets `same_order` when every row lists the keys in the first row's order.
-  static bool is_tabular(const array_t& a, bool& same_order) {
-    same_order = true;
-    if (a.empty() || !a[0].is_object()) return false;
-    const auto& first = a[0].get_ref<const object_t&>();
-    if (first.empty()) return false;
-    const std::size_t nk = first.size();
-    for (const auto& row_v : a) {
-      if (!row_v.is_object()) return false;
-      const auto& row = row_v.get_ref<const object_t&>();
-      if (row.size() != nk) return false;
-      auto it = row.begin();
-      for (const auto& f : first) {
-        const value* cell;
-        if (it->first == f.first) {
-          cell = &it->second;
-        } else {
-          same_order = false;
-          auto found = row.find(f.first);
-          if (found == row.end()) return false;
-          cell = &found->second;
-        }
-        if (cell->is_structured()) return false;
-        ++it;
-      }
-    }
     return true;
   }
 
@@ -291,27 +299,74 @@ class text_encoder {
     }
   }
 
-  void put_rows(const array_t& a, std::size_t depth, bool same_order) {
-    const auto& first = a[0].get_ref<const object_t&>();
-    for (const auto& row_v : a) {
-      const auto& row = row_v.get_ref<const object_t&>();
-      begin_line(depth);
-      if (same_order) {
-        bool lead = true;
-        for (const auto& kv : row) {
-          if (!lead) out_.put(delim_);
-          lead = false;
-          put_primitive(kv.second);
+  /// Writes `a` as a table (§9.3) when it is one — every element an object with the first
+  /// element's (non-empty) key set and only primitive values — and returns true; otherwise
+  /// writes nothing and returns false. One pass: rows are checked as they are written and the
+  /// output is taken back at the first row that does not fit (reading every row twice costs a
+  /// second round of cache misses over the document). Past `table_buffer` bytes of rows, the
+  /// remaining rows are checked first instead, so a huge table still streams to the sink.
+  bool try_table(const std::string_view* key, const array_t& a, std::size_t row_depth) {
+    if (!a[0].is_object()) return false;
+    const auto& first = entries(a[0].get_ref<const object_t&>());
+    if (first.empty()) return false;
+    if (level_ + 1 > opt_.max_depth) too_deep(opt_);  // the rows are one level down
+    out_.mark();
+    put_header(key, a.size(), &a[0]);
+    for (std::size_t r = 0; r < a.size(); ++r) {
+      if (!put_row(a[r], first, row_depth)) {
+        out_.rollback();
+        return false;
+      }
+      if (out_.marked() && !out_.can_truncate() && out_.since_mark() > table_buffer) {
+        for (std::size_t k = r + 1; k < a.size(); ++k) {
+          if (!fits_table(a[k], first)) {
+            out_.rollback();
+            return false;
+          }
         }
-      } else {
-        bool lead = true;
-        for (const auto& f : first) {
-          if (!lead) out_.put(delim_);
-          lead = false;
-          put_primitive(row.find(f.first)->second);
-        }
+        out_.release();
+        out_.flush_and_shrink();  // the held-back rows go now; the rest streams block by block
       }
     }
+    out_.release();
+    return true;
+  }
+
+  /// Rows held back, at most, for a sink that cannot be cut back.
+  static constexpr std::size_t table_buffer = 1 << 20;
+
+  /// The cell of `row` for the table field `i` (whose name is `field`), or null.
+  static const value* cell(const object_t::Container& row, const value& row_v, std::size_t i,
+                           const std::string& field) {
+    if (row[i].first == field) return &row[i].second;
+    const auto& obj = row_v.get_ref<const object_t&>();  // same keys in another order
+    auto found = obj.find(field);
+    return found == obj.end() ? nullptr : &found->second;
+  }
+
+  static bool fits_table(const value& row_v, const object_t::Container& first) {
+    if (!row_v.is_object()) return false;
+    const auto& row = entries(row_v.get_ref<const object_t&>());
+    if (row.size() != first.size()) return false;
+    for (std::size_t i = 0; i < first.size(); ++i) {
+      const value* c = cell(row, row_v, i, first[i].first);
+      if (c == nullptr || c->is_structured()) return false;
+    }
+    return true;
+  }
+
+  bool put_row(const value& row_v, const object_t::Container& first, std::size_t row_depth) {
+    if (!row_v.is_object()) return false;
+    const auto& row = entries(row_v.get_ref<const object_t&>());
+    if (row.size() != first.size()) return false;
+    begin_line(row_depth);
+    for (std::size_t i = 0; i < first.size(); ++i) {
+      const value* c = cell(row, row_v, i, first[i].first);
+      if (c == nullptr || c->is_structured()) return false;
+      if (i != 0) out_.put(delim_);
+      put_primitive(*c);
+    }
+    return true;
   }
 
   /// An array in field position (key non-null) or at the root / after folding.
@@ -334,15 +389,8 @@ class text_encoder {
       put_inline_values(a);
       return;
     }
-    bool same_order = true;
-    if (is_tabular(a, same_order)) {
-      check_rows();
-      begin_line(depth);
-      put_header(key, a.size(), &a[0]);
-      put_rows(a, depth + 1, same_order);
-      return;
-    }
     begin_line(depth);
+    if (try_table(key, a, depth + 1)) return;
     put_header(key, a.size(), nullptr);
     for (const auto& item : a) encode_list_item(item, depth + 1);
   }
@@ -387,7 +435,6 @@ class text_encoder {
     if (v.is_array()) {
       nest inner(*this);
       const auto& a = v.get_ref<const array_t&>();
-      bool same_order = true;
       if (a.empty()) {
         put_key(k);
         out_.put(": []");
@@ -395,11 +442,7 @@ class text_encoder {
         put_header(&k, a.size(), nullptr);
         out_.put(' ');
         put_inline_values(a);
-      } else if (is_tabular(a, same_order)) {
-        check_rows();
-        put_header(&k, a.size(), &a[0]);
-        put_rows(a, depth + 2, same_order);
-      } else {
+      } else if (!try_table(&k, a, depth + 2)) {
         put_header(&k, a.size(), nullptr);
         for (const auto& item : a) encode_list_item(item, depth + 2);
       }
@@ -530,9 +573,28 @@ class text_encoder {
 template <char_sink Sink>
 void encode_with(Sink& sink, const value& v, const encode_options& opt) {
   validate(opt);
-  out_buffer out(
-      [](void* ctx, const char* p, std::size_t n) { static_cast<Sink*>(ctx)->append(p, n); },
-      &sink);
+  void* ctx = &sink;
+  out_buffer::flush_fn flush = [](void* c, const char* p, std::size_t n) {
+    static_cast<Sink*>(c)->append(p, n);
+  };
+  out_buffer::truncate_fn truncate = nullptr;
+  // A string can be cut back, so provisional output (a table being checked) goes straight in.
+  struct string_sink {
+    std::string* s;
+    std::size_t base;  // its size before encoding
+  } str{nullptr, 0};
+  if constexpr (std::is_same_v<Sink, std::string>) {
+    str = {&sink, sink.size()};
+    ctx = &str;
+    flush = [](void* c, const char* p, std::size_t n) {
+      static_cast<string_sink*>(c)->s->append(p, n);
+    };
+    truncate = [](void* c, std::size_t size) {
+      auto* ss = static_cast<string_sink*>(c);
+      ss->s->resize(ss->base + size);
+    };
+  }
+  out_buffer out(flush, ctx, truncate);
   text_encoder enc(opt, out);
   enc.encode_root(v);
   out.flush();
@@ -547,7 +609,8 @@ inline std::string encode(const value& v, const encode_options& opt = {}) {
   return s;
 }
 
-/// Encodes `v` as TOON text and appends it to `sink`, in blocks of up to 64 KiB. On an
+/// Encodes `v` as TOON text and appends it to `sink` in blocks of 64 KiB (up to about 1 MiB
+/// while a table is being checked: its rows are held back until they prove uniform). On an
 /// exception the sink holds a prefix of the text.
 template <char_sink Sink>
 void encode_to(Sink& sink, const value& v, const encode_options& opt = {}) {
