@@ -358,9 +358,19 @@ TEST_CASE("the encoder writes to strings, streams and any sink") {
     toon::encode_to(prefixed, broken);
     CHECK(prefixed == "keep: " + as_string);
   }
-  // A string longer than the block is written whole.
-  value longs = value::array({std::string(200000, 'x') + ",", "y"});
-  CHECK(toon::decode(toon::encode(longs)) == longs);
+  // Long strings — plain, or escaping to six times their size — go out in blocks too.
+  value longs = value::array({std::string(200000, 'x') + ",", std::string(300000, '\x01'), "y"});
+  chunk_sink pieces;
+  toon::encode_to(pieces, longs);
+  std::size_t largest = 0;
+  std::string all;
+  for (auto& c : pieces.chunks) {
+    largest = std::max(largest, c.size());
+    all += c;
+  }
+  CHECK(largest <= 64 * 1024);
+  CHECK(all == toon::encode(longs));
+  CHECK(toon::decode(all) == longs);
 }
 
 TEST_CASE("options are validated") {

@@ -59,6 +59,12 @@ class out_buffer {
     ++pos_;
   }
   void put(std::string_view v) {
+    // Long strings go in block-sized pieces, so the buffer does not grow to their size.
+    while (v.size() > block) {
+      std::memcpy(room(block), v.data(), block);
+      pos_ += block;
+      v.remove_prefix(block);
+    }
     std::memcpy(room(v.size()), v.data(), v.size());
     pos_ += v.size();
   }
@@ -172,11 +178,16 @@ class text_encoder {
   }
 
   void put_quoted(std::string_view s) {
-    char* p = out_.room(s.size() * 6 + 2);
-    *p++ = '"';
-    p = escape_into(p, s);
-    *p++ = '"';
-    out_.commit_to(p);
+    // Escaping can grow text six-fold (\u00XX); go in pieces so a long string never needs six
+    // times its size in one buffer.
+    constexpr std::size_t piece = 4096;
+    out_.put('"');
+    while (!s.empty()) {
+      std::string_view part = s.substr(0, piece);
+      out_.commit_to(escape_into(out_.room(part.size() * 6), part));
+      s.remove_prefix(part.size());
+    }
+    out_.put('"');
   }
 
   void put_key(std::string_view k) {
