@@ -7,6 +7,7 @@
 #include "cli.hpp"
 #include "cmd_kv.hpp"
 #include "cmd_simd.hpp"
+#include "cmd_toon.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -77,6 +78,7 @@ std::vector<command> all_commands() {
   add(kv_commands());
   add(simd_commands());
   (void)add;
+  add(toon_commands());
   return cmds;
 }
 
