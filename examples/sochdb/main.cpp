@@ -7,6 +7,7 @@
 #include "cli.hpp"
 #include "cmd_kv.hpp"
 #include "cmd_simd.hpp"
+#include "cmd_txn.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -76,6 +77,7 @@ std::vector<command> all_commands() {
   };
   add(kv_commands());
   add(simd_commands());
+  add(txn_commands());
   (void)add;
   return cmds;
 }
