@@ -618,7 +618,9 @@ class hnsw_index {
       auto& v = sc.top.sorted();
       if constexpr (quantized) {
         if (o.keep_vectors) {
-          std::size_t r = p.rerank != 0 ? std::min(p.rerank, v.size()) : v.size();
+          // Default: the best 3k (at least 16) by code distance; SQ8 and PQ order the
+          // candidates well enough that the exact distances of the rest rarely matter.
+          std::size_t r = std::min(p.rerank != 0 ? p.rerank : std::max<std::size_t>(3 * k, 16), v.size());
           r = std::max(r, std::min(k, v.size()));
           for (std::size_t i = 0; i < r; ++i) {
             __builtin_prefetch(vecs.at(v[std::min(i + 2, r - 1)].id));

@@ -42,7 +42,7 @@ struct search_params {
   /// `ef_search` option). Vamana: the search list size L (0: the index's `search_list`).
   std::size_t ef = 0;
   /// Quantized indexes: how many of the best candidates are re-ranked with the full vectors
-  /// (0: all `ef` candidates; re-ranking needs the vectors kept, see the index options).
+  /// (0: max(3k, 16), at most ef; re-ranking needs the vectors kept, see the index options).
   std::size_t rerank = 0;
   /// Filtered search: when the estimated number of vectors passing the filter is at most this,
   /// the index scans them exactly instead of walking the graph (0: the index's default).

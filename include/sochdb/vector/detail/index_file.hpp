@@ -18,6 +18,7 @@
 #include <sochdb/simd/concepts.hpp>
 #include <sochdb/vector/search.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -34,6 +35,9 @@ inline constexpr std::size_t index_header_size = 32;
 inline constexpr std::size_t section_entry_size = 32;
 inline constexpr std::size_t max_sections = 16;
 inline constexpr std::size_t section_align = 64;
+/// The header block: header, section table, zero padding, and at its last 4 bytes the
+/// checksum of everything before them.
+inline constexpr std::size_t header_block_size = 576;
 
 /// Section tags (format values).
 enum class section_tag : std::uint32_t {
@@ -76,7 +80,7 @@ class index_writer {
       : fs_(fs), path_(std::move(path)), tmp_(path_ + ".tmp"), kind_(kind), metric_(metric),
         dim_(dimension) {
     file_ = fs_.open(tmp_, open_mode::write | open_mode::create | open_mode::truncate);
-    pos_ = align_up(index_header_size + max_sections * section_entry_size + 4, section_align);
+    pos_ = header_block_size;
     buf_.reserve(1 << 20);
   }
 
@@ -118,6 +122,7 @@ class index_writer {
       put_fixed32(head, s.checksum);
       put_fixed32(head, 0);
     }
+    head.resize(header_block_size - 4, '\0');
     put_fixed32(head, checksum32(head));
     file_.write_at(0, head);
     file_.sync();
@@ -170,11 +175,16 @@ struct index_file_info {
 template <class File>
 index_file_info read_index_header(const File& f, std::string_view source, index_kind expected) {
   const std::uint64_t size = f.size();
-  std::string head(index_header_size + max_sections * section_entry_size + 4, '\0');
+  std::string head(header_block_size, '\0');
   const std::size_t got = f.read_at(0, std::span<char>(head.data(), head.size()));
   byte_reader r(std::string_view(head).substr(0, got), source);
-  if (got < index_header_size + 4) r.fail("truncated index file (" + std::to_string(size) + " bytes)");
+  if (got < header_block_size) r.fail("truncated index file (" + std::to_string(size) + " bytes)");
   if (r.fixed32() != index_magic) r.fail("not a sochdb vector index (bad magic)");
+  // The checksum before any other field: a damaged header is reported as such.
+  if (decode_fixed32(head.data() + header_block_size - 4) !=
+      checksum32(std::string_view(head).substr(0, header_block_size - 4))) {
+    byte_reader(head, source, header_block_size - 4).fail("index header checksum mismatch");
+  }
   const std::uint16_t version = r.fixed16();
   if (version != index_version) {
     throw unsupported(std::string(source) + ": vector index format version " +
@@ -189,12 +199,6 @@ index_file_info read_index_header(const File& f, std::string_view source, index_
   info.file_size = r.fixed64();
   (void)r.fixed64();
   if (count > max_sections) r.fail("section count " + std::to_string(count) + " out of range");
-  const std::size_t table_end = index_header_size + count * section_entry_size;
-  if (got < table_end + 4) r.fail("truncated section table");
-  const std::uint32_t stored = decode_fixed32(head.data() + table_end);
-  if (stored != checksum32(std::string_view(head).substr(0, table_end))) {
-    byte_reader(head, source, table_end).fail("index header checksum mismatch");
-  }
   if (info.file_size != size) {
     r.fail("file is " + std::to_string(size) + " bytes, header says " +
            std::to_string(info.file_size) + " (truncated or extended)");
@@ -217,7 +221,7 @@ index_file_info read_index_header(const File& f, std::string_view source, index_
     s.length = r.fixed64();
     s.checksum = r.fixed32();
     (void)r.fixed32();
-    if (s.offset % section_align != 0 || s.offset < table_end + 4 || s.offset > size ||
+    if (s.offset % section_align != 0 || s.offset < header_block_size || s.offset > size ||
         s.length > size - s.offset) {
       r.fail("section " + tag_name(s.tag) + " at " + std::to_string(s.offset) + " length " +
              std::to_string(s.length) + " lies outside the file");
@@ -226,6 +230,22 @@ index_file_info read_index_header(const File& f, std::string_view source, index_
       if (o.tag == s.tag) r.fail("duplicate section " + tag_name(s.tag));
     info.sections.push_back(s);
   }
+  // Sections in file order, not overlapping; the gaps between them (alignment padding, at
+  // most 63 bytes each) must be zero, so that no byte of the file goes unchecked.
+  std::vector<section> sorted = info.sections;
+  std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.offset < b.offset; });
+  std::uint64_t at = header_block_size;
+  char gap[section_align];
+  for (const auto& s : sorted) {
+    if (s.offset < at) r.fail("section " + tag_name(s.tag) + " overlaps another");
+    if (s.offset - at >= section_align) r.fail("gap before section " + tag_name(s.tag));
+    const auto g = static_cast<std::size_t>(s.offset - at);
+    if (f.read_at(at, std::span<char>(gap, g)) != g) r.fail("truncated file");
+    for (std::size_t i = 0; i < g; ++i)
+      if (gap[i] != 0) byte_reader({}, source, at + i).fail("nonzero padding");
+    at = s.offset + s.length;
+  }
+  if (at != size) byte_reader({}, source, at).fail("trailing bytes after the last section");
   return info;
 }
 
