@@ -8,6 +8,7 @@
 #include <sochdb/vector/flat_index.hpp>
 #include <sochdb/vector/hnsw_index.hpp>
 #include <sochdb/vector/io.hpp>
+#include <sochdb/vector/multi_vector.hpp>
 #include <sochdb/vector/no_quantizer.hpp>
 #include <sochdb/vector/pq.hpp>
 #include <sochdb/vector/search.hpp>

@@ -457,3 +457,47 @@ TEST_CASE("fvecs, ivecs, bvecs and idx") {
     CHECK(vec::recall_at_k(r, gt.row(i), 3) == 1.0);
   }
 }
+
+TEST_CASE("multi_vector_index aggregates max and mean per document") {
+  const std::size_t docs = 400, per = 3;
+  const auto x = data(docs * per, d, 21), q = data(20, d, 22);
+  vec::multi_vector_index<vec::hnsw_index<>> mv(vec::hnsw_index<>({.dimension = d, .m = 12, .ef_construction = 100}));
+  for (std::size_t i = 0; i < docs; ++i) mv.add(500 + i, x.data() + i * per * d, per);
+  CHECK(mv.size() == docs);
+  CHECK_THROWS_AS(mv.add(500, x.data(), 1), sochdb::already_exists);
+  // The query is one vector of document 517: max aggregation puts it first at distance 0.
+  auto top = mv.search({x.data() + (17 * per + 1) * d, d}, 5, {.inner = {.ef = 64}});
+  REQUIRE(!top.empty());
+  CHECK(top[0].label == 517);
+  CHECK(top[0].distance == doctest::Approx(0.0).epsilon(1e-4));
+  // Exact aggregates by brute force.
+  for (std::size_t qi = 0; qi < 20; ++qi) {
+    const float* qq = q.data() + qi * d;
+    std::vector<std::pair<double, vec::label_t>> mx, mean;
+    for (std::size_t i = 0; i < docs; ++i) {
+      double best = 1e300, sum = 0;
+      for (std::size_t j = 0; j < per; ++j) {
+        const double e = exact(simd::metric_kind::l2, qq, x.data() + (i * per + j) * d, d);
+        best = std::min(best, e);
+        sum += e;
+      }
+      mx.push_back({best, 500 + i});
+      mean.push_back({sum / per, 500 + i});
+    }
+    std::sort(mx.begin(), mx.end());
+    std::sort(mean.begin(), mean.end());
+    auto got_max = mv.search({qq, d}, 1, {.inner = {.ef = 64}});
+    CHECK(got_max[0].label == mx[0].second);
+    auto got_mean = mv.search({qq, d}, 1, {.inner = {.ef = 64}, .how = vec::aggregate::mean, .oversample = 20});
+    CHECK(got_mean[0].label == mean[0].second);
+    CHECK(got_mean[0].distance == doctest::Approx(mean[0].first).epsilon(1e-3));
+  }
+  // Filters apply to documents; removal drops every vector of a document.
+  auto odd = [](vec::label_t l) { return l % 2 == 1; };
+  for (auto& h : mv.search({q.data(), d}, 10, {.inner = {.ef = 64}}, odd)) CHECK(h.label % 2 == 1);
+  CHECK(mv.remove(517));
+  CHECK_FALSE(mv.contains(517));
+  CHECK(mv.inner().size() == (docs - 1) * per);
+  auto again = mv.search({x.data() + (17 * per + 1) * d, d}, 5, {.inner = {.ef = 64}});
+  for (auto& h : again) CHECK(h.label != 517);
+}
