@@ -472,7 +472,7 @@ class collection_state : public extension {
   static double nan() { return std::numeric_limits<double>::quiet_NaN(); }
 
   bm25_options bm25_opts() const {
-    bm25_options o{.k1 = cfg_.bm25_k1, .b = cfg_.bm25_b};
+    bm25_options o{.k1 = cfg_.bm25_k1, .b = cfg_.bm25_b, .idf = cfg_.bm25_idf};
     if (cfg_.stopwords) o.tokenizer.stopwords = std::shared_ptr<const stopword_set>(&english_stopwords(), [](const stopword_set*) {});
     return o;
   }
@@ -857,20 +857,28 @@ class basic_collection {
     put(txn, st_->doc_key(d.id), d);
   }
   /// Adds many documents (all new); one callback applies them in one batch.
-  void insert_batch(transaction_type& txn, std::span<const document> docs) {
+  void insert_batch(transaction_type& txn, std::span<const document> docs) { write_batch_of(txn, docs, true); }
+  /// Adds or replaces many documents (no existence reads); applied in one batch.
+  void upsert_batch(transaction_type& txn, std::span<const document> docs) { write_batch_of(txn, docs, false); }
+
+ private:
+  void write_batch_of(transaction_type& txn, std::span<const document> docs, bool must_be_new) {
     check_live(txn);
     auto changes = std::make_shared<std::vector<detail::doc_change>>();
     changes->reserve(docs.size());
     for (const auto& d : docs) {
       check(d);
       std::string key = st_->doc_key(d.id);
-      if (txn.get(key)) throw already_exists("collection " + name() + ": document " + printable_key(d.id) + " exists");
+      if (must_be_new && txn.get(key))
+        throw already_exists("collection " + name() + ": document " + printable_key(d.id) + " exists");
       std::string v = encode_document(d, config().dimension);
       put_raw(txn, key, v, d.expires_at_ms);
       changes->push_back({d.id, std::move(v)});
     }
     txn.on_commit([st = st_, changes](std::uint64_t ts) { st->apply(*changes, ts); });
   }
+
+ public:
   /// Replaces parts of a document: metadata, vectors, text (unset parts are kept).
   void update(transaction_type& txn, std::string_view id, std::optional<nlohmann::json> metadata,
               std::optional<std::vector<std::vector<float>>> vectors = std::nullopt,
@@ -927,6 +935,9 @@ class basic_collection {
   }
   void insert_batch(std::span<const document> docs) {
     db_->transaction([&](transaction_type& t) { insert_batch(t, docs); });
+  }
+  void upsert_batch(std::span<const document> docs) {
+    db_->transaction([&](transaction_type& t) { upsert_batch(t, docs); });
   }
   void update(std::string_view id, std::optional<nlohmann::json> metadata,
               std::optional<std::vector<std::vector<float>>> vectors = std::nullopt,

@@ -21,6 +21,7 @@
 #include <sochdb/core/coding.hpp>
 #include <sochdb/core/error.hpp>
 #include <sochdb/simd/concepts.hpp>
+#include <sochdb/text/bm25.hpp>
 #include <sochdb/vector/collection_index.hpp>
 
 #include <nlohmann/json.hpp>
@@ -150,6 +151,7 @@ struct collection_config {
   double bm25_k1 = 1.2;       ///< BM25 term-frequency saturation (default 1.2)
   double bm25_b = 0.75;       ///< BM25 length normalization (default 0.75)
   bool stopwords = false;     ///< drop the classic English stopwords from BM25 (default off)
+  idf_formula bm25_idf = idf_formula::lucene;  ///< lucene (default) or robertson (= SQLite FTS5)
   std::size_t flat_limit = 1000;  ///< vectors searched exactly before the HNSW graph is built
   std::size_t checkpoint_every = 20000;  ///< index changes between automatic checkpoints
                                          ///< (0: only on close and checkpoint())
@@ -185,6 +187,7 @@ struct collection_config {
             {"bm25_k1", bm25_k1},
             {"bm25_b", bm25_b},
             {"stopwords", stopwords},
+            {"bm25_idf", bm25_idf == idf_formula::robertson ? "robertson" : "lucene"},
             {"flat_limit", flat_limit},
             {"checkpoint_every", checkpoint_every}};
   }
@@ -216,6 +219,10 @@ struct collection_config {
     field("bm25_k1", c.bm25_k1);
     field("bm25_b", c.bm25_b);
     field("stopwords", c.stopwords);
+    std::string idf = "lucene";
+    field("bm25_idf", idf);
+    if (idf == "robertson") c.bm25_idf = idf_formula::robertson;
+    else if (idf != "lucene") throw invalid_argument("collection config: bm25_idf must be lucene or robertson");
     field("flat_limit", c.flat_limit);
     field("checkpoint_every", c.checkpoint_every);
     c.metric = parse_metric(metric);

@@ -58,6 +58,15 @@ struct cache_entry {
   nlohmann::json metadata;
 };
 
+/// One entry of cache_put_batch.
+struct cache_item {
+  std::string key;
+  std::string value;
+  std::vector<float> embedding;
+  std::chrono::milliseconds ttl{0};  ///< <= 0: no expiry
+  nlohmann::json metadata = nlohmann::json::object();
+};
+
 struct cache_stats {
   std::size_t count = 0;        ///< live entries
   std::uint64_t hits = 0;       ///< cache_get calls that returned an entry (since open)
@@ -312,6 +321,25 @@ class basic_namespace {
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(ttl).count();
     if (ms > 0) d.expires_at_ms = detail::now_ms() + static_cast<std::uint64_t>(ms);
     collection_type(*db_, st->first).upsert(d);
+  }
+  /// Stores many entries in one transaction (warming a cache; one batch index insert).
+  void cache_put_batch(std::string_view cache, std::span<const cache_item> items) {
+    validate_name(cache, "cache");
+    if (items.empty()) return;
+    auto st = cache_state(cache, items[0].embedding.size(), true);
+    std::vector<document> docs;
+    docs.reserve(items.size());
+    const std::uint64_t now = detail::now_ms();
+    for (const auto& it : items) {
+      document d{.id = it.key,
+                 .vectors = {it.embedding},
+                 .metadata = {{"metadata", it.metadata}, {"created_at", now}},
+                 .text = it.value};
+      if (it.ttl.count() > 0) d.expires_at_ms = now + static_cast<std::uint64_t>(it.ttl.count());
+      docs.push_back(std::move(d));
+    }
+    collection_type c(*db_, st->first);
+    c.upsert_batch(docs);
   }
   /// The live entry most similar to `query` if its cosine similarity is >= threshold.
   std::optional<cache_entry> cache_get(std::string_view cache, std::span<const float> query,
