@@ -188,8 +188,8 @@ TEST_CASE("collections: CRUD, info, search by vector with metrics and filters") 
   CHECK(info.count == 2);
   CHECK(info.config.dimension == 3);
   CHECK(info.to_json()["metric"] == "cosine");
-  CHECK_THROWS_AS(c.keyword_search("x"), invalid_argument);  // hybrid off
-  CHECK_THROWS_AS(c.vector_search({1, 0}, 1), dimension_mismatch);
+  CHECK_THROWS_AS((void)c.keyword_search("x"), invalid_argument);  // hybrid off
+  CHECK_THROWS_AS((void)c.vector_search({1, 0}, 1), dimension_mismatch);
 
   auto l2 = ns.create_collection({.name = "l2", .dimension = 2, .metric = simd::metric_kind::l2});
   l2.insert("o", {0, 0});
@@ -305,7 +305,7 @@ TEST_CASE("collections: keyword and hybrid search") {
   CHECK(w0[0].id == "1");
   c.remove("1");
   CHECK(ids(c.keyword_search("tutorial", 5)).empty());
-  CHECK_THROWS_AS(c.search({}), invalid_argument);
+  CHECK_THROWS_AS((void)c.search({}), invalid_argument);
 }
 
 TEST_CASE("reopen: checkpoint loaded without rebuild, same results; caught up after raw changes") {
@@ -485,4 +485,32 @@ TEST_CASE("atomic writer: blob + embedding + custom op commit together or not at
   CHECK(c.count() == 1);
   CHECK(c.vector_search({0, 1}, 5).size() == 1);
   CHECK_THROWS_AS(w.write_atomic("m3", {op::put_embedding("default", "nope", "m3", {0, 1})}), not_found);
+}
+
+TEST_CASE("filters: repeated filters use the cached result map, invalidated by commits") {
+  memory_fs fs;
+  auto db = open_db(fs);
+  auto c = db.create_namespace("t").create_collection({.name = "c", .dimension = 2, .hybrid = true});
+  std::vector<document> docs;
+  for (int i = 0; i < 2100; ++i)
+    docs.push_back({.id = std::to_string(i), .vectors = {{1.f, float(i) / 2100.f}}, .metadata = {{"g", i % 50}},
+                    .text = "common"});
+  c.insert_batch(docs);
+  auto f = metadata_filter::compile(std::string_view(R"({"g": 7})"));
+  for (int round = 0; round < 3; ++round) {  // first: direct; second and third: cached map
+    auto h = c.search({.vector = {1, 0}, .k = 100, .filter = f});
+    CHECK(h.size() == 42);
+    for (auto& x : h) CHECK(x.metadata["g"] == 7);
+    CHECK(c.search({.text = "common", .k = 100, .filter = f}).size() == 42);
+  }
+  c.update("8", nlohmann::json{{"g", 7}});
+  c.update("7", nlohmann::json{{"g", 1}});
+  c.remove("57");
+  auto h = c.search({.vector = {1, 0}, .k = 100, .filter = f});
+  std::set<std::string> got;
+  for (auto& x : h) got.insert(x.id);
+  CHECK(got.size() == 41);
+  CHECK(got.count("8") == 1);
+  CHECK(got.count("7") == 0);
+  CHECK(got.count("57") == 0);
 }

@@ -55,6 +55,7 @@
 #include <tsl/robin_map.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -249,7 +250,8 @@ class collection_state : public extension {
     const std::size_t k = r.k;
     std::vector<search_hit> out;
     if (k == 0) return out;
-    filter_ctx ctx{this, &r.filter, now_ms()};
+    auto bits = cached_filter(r.filter);
+    filter_ctx ctx{this, &r.filter, now_ms(), bits.get()};
     if (!r.vector.empty() && r.text.empty()) {
       for (auto& c : vector_part(r, k, ctx)) out.push_back(make_hit(c.slot, c.sim, c.dist, c.sim, nan()));
     } else if (r.vector.empty()) {
@@ -303,7 +305,15 @@ class collection_state : public extension {
     std::lock_guard ck(ckpt_mu_);
     std::shared_lock lk(mu_);
     if (dropped_) return;
-    fs_.create_directories(dir_);
+    if (!fs_.exists(dir_)) {
+      // Make the new directories durable, so a power cut cannot lose a checkpoint's folder.
+      fs_.create_directories(dir_);
+      std::string p = dir_;
+      for (int up = 0; up < 3; ++up) {
+        fs_.sync_dir(parent_path(p));
+        p = parent_path(p);
+      }
+    }
     std::uint64_t gen = generation_ + 1;
     std::string vec_path = path_join(dir_, "vectors." + std::to_string(gen));
     std::uint8_t alt = 255;
@@ -441,13 +451,52 @@ class collection_state : public extension {
     const collection_state* st;
     const metadata_filter* f;
     std::uint64_t now;
+    const std::vector<std::uint8_t>* bits = nullptr;  // cached filter result per slot
     bool passes_slot(std::uint32_t s) const {
+      if (bits != nullptr) {
+        if (!(*bits)[s]) return false;  // 0 also for dead slots
+        return st->expiring_ == 0 || !expired(st->slots_[s]);
+      }
       const slot& x = st->slots_[s];
       if (!x.live) return false;
-      if (x.expires_at != 0 && x.expires_at <= now) return false;
+      if (expired(x)) return false;
       return f->empty() || f->matches(x.metadata);
     }
+    bool expired(const slot& x) const { return x.expires_at != 0 && x.expires_at <= now; }
   };
+
+  // Filter results cache: a filter used again while the collection is unchanged is evaluated
+  // once per document into a byte map, so the index's filtered search (whose exact-scan path
+  // tests every vector) costs one array read per candidate instead of a JSON evaluation.
+  // Built on the second use of a filter (a one-off filter on the graph path only evaluates
+  // the nodes it visits). Entries are dropped when a commit changes the collection.
+  struct filter_cache_entry {
+    std::string key;
+    std::uint64_t version = 0;
+    std::size_t uses = 0;
+    std::shared_ptr<const std::vector<std::uint8_t>> bits;
+  };
+  std::shared_ptr<const std::vector<std::uint8_t>> cached_filter(const metadata_filter& f) const {
+    if (f.empty() || slots_.size() < 2048) return nullptr;
+    std::lock_guard lk(fcache_mu_);
+    filter_cache_entry* hit = nullptr;
+    for (auto& e : fcache_)
+      if (e.version == version_ && e.key == f.source()) hit = &e;
+    if (hit == nullptr) {
+      auto* victim = &fcache_[0];
+      for (auto& e : fcache_)
+        if (e.version != version_ || e.uses < victim->uses) victim = &e;
+      *victim = filter_cache_entry{f.source(), version_, 1, nullptr};
+      return nullptr;
+    }
+    if (!hit->bits && ++hit->uses >= 2) {
+      auto bits = std::make_shared<std::vector<std::uint8_t>>(slots_.size(), 0);
+      for (std::size_t s = 0; s < slots_.size(); ++s)
+        (*bits)[s] = slots_[s].live && f.matches(slots_[s].metadata) ? 1 : 0;
+      hit->bits = std::move(bits);
+    }
+    return hit->bits;
+  }
   struct vec_candidate {
     std::uint32_t slot;
     double sim, dist;
@@ -674,6 +723,7 @@ class collection_state : public extension {
   }
 
   void apply_locked(const std::vector<doc_change>& changes, std::uint64_t ts) {
+    ++version_;  // invalidates cached filter results
     pending_vectors p;
     for (const auto& c : changes) {
       std::uint32_t s = slot_for(c.id);
@@ -697,6 +747,7 @@ class collection_state : public extension {
 
   template <class Db>
   void catch_up_locked(Db& db) {
+    ++version_;
     for (auto& x : slots_) x.seen = false;
     std::vector<doc_change> changes;
     pending_vectors p;
@@ -816,6 +867,9 @@ class collection_state : public extension {
   std::uint64_t checkpoint_ts_ = 0;
   std::uint64_t generation_ = 0;
   std::size_t changes_since_checkpoint_ = 0;
+  std::uint64_t version_ = 1;  // bumped by every apply (unique lock)
+  mutable std::mutex fcache_mu_;
+  mutable std::array<filter_cache_entry, 4> fcache_{};
   std::atomic<bool> stale_{false};
   std::atomic<bool> dropped_{false};
   collection_open_stats open_stats_;
@@ -958,6 +1012,7 @@ class basic_collection {
   // ---- search ----
 
   [[nodiscard]] std::vector<search_hit> search(const search_request& r) const {
+    if (!db_->is_open()) throw closed("collection " + name() + ": the database is closed");
     st_->ensure_fresh(*db_);
     return st_->search(r);
   }

@@ -43,6 +43,7 @@ class metadata_filter {
     metadata_filter f;
     if (spec.is_null()) return f;
     f.root_ = std::make_shared<node>(parse_object(spec, "filter"));
+    f.source_ = std::make_shared<const std::string>(spec.dump());
     return f;
   }
   static metadata_filter compile(std::string_view json_text) {
@@ -55,6 +56,12 @@ class metadata_filter {
 
   /// True when the filter matches everything (no clauses).
   [[nodiscard]] bool empty() const noexcept { return root_ == nullptr || root_->kids.empty(); }
+
+  /// The filter's canonical JSON text (identical filters have identical text; "" when empty).
+  [[nodiscard]] const std::string& source() const noexcept {
+    static const std::string none;
+    return source_ ? *source_ : none;
+  }
 
   [[nodiscard]] bool matches(const nlohmann::json& doc) const {
     return root_ == nullptr || eval(*root_, doc);
@@ -226,6 +233,7 @@ class metadata_filter {
   }
 
   std::shared_ptr<const node> root_;
+  std::shared_ptr<const std::string> source_;
 };
 
 SOCHDB_END_NAMESPACE
