@@ -306,13 +306,14 @@ class collection_state : public extension {
     std::shared_lock lk(mu_);
     if (dropped_) return;
     if (!fs_.exists(dir_)) {
-      // Make the new directories durable, so a power cut cannot lose a checkpoint's folder.
+      // Make the new directories durable, so a power cut cannot lose a checkpoint's folder:
+      // <db>/collections/<namespace>/<dir>, each entry synced in its parent, top down (a
+      // durable entry never hangs below a lost one).
       fs_.create_directories(dir_);
-      std::string p = dir_;
-      for (int up = 0; up < 3; ++up) {
-        fs_.sync_dir(parent_path(p));
-        p = parent_path(p);
-      }
+      std::string ns_dir = parent_path(dir_), root = parent_path(ns_dir);
+      fs_.sync_dir(parent_path(root));
+      fs_.sync_dir(root);
+      fs_.sync_dir(ns_dir);
     }
     std::uint64_t gen = generation_ + 1;
     std::string vec_path = path_join(dir_, "vectors." + std::to_string(gen));
