@@ -93,7 +93,9 @@ float dot(const float* a, const float* b, std::size_t d) {
   return s;
 }
 
-mem_db open_mem(memory_fs& fs) { return mem_db::open("/db", {.sync = sync_mode::off, .auto_checkpoint = false}, fs); }
+mem_db open_mem(memory_fs& fs) {
+  return mem_db::open("/db", {.sync = sync_mode::off, .auto_checkpoint = false}, fs);
+}
 
 // ---- filter ----
 void bench_filter(const args_t& a) {
@@ -104,21 +106,27 @@ void bench_filter(const args_t& a) {
   for (std::size_t i = 0; i < nq; ++i) normalize(qs.data() + i * d, d);
   memory_fs fs;
   auto db = open_mem(fs);
-  auto c = db.create_namespace("b").create_collection({.name = "v", .dimension = d, .ef_construction = 100});
+  auto c = db.create_namespace("b").create_collection(
+      {.name = "v", .dimension = d, .ef_construction = 100});
   stopwatch build;
   const std::size_t chunk = 10000;
   for (std::size_t s = 0; s < n; s += chunk) {
     std::vector<document> docs;
     for (std::size_t i = s; i < std::min(n, s + chunk); ++i) {
-      docs.push_back({.id = std::to_string(i),
-                      .vectors = {std::vector<float>(base.begin() + i * d, base.begin() + (i + 1) * d)},
-                      .metadata = {{"bucket", i % 100}, {"group", i % 10}}});
+      docs.push_back(
+          {.id = std::to_string(i),
+           .vectors = {std::vector<float>(base.begin() + i * d, base.begin() + (i + 1) * d)},
+           .metadata = {{"bucket", i % 100}, {"group", i % 10}}});
     }
     c.insert_batch(docs);
   }
   double build_s = build.seconds();
   reporter rep({"section", "selectivity", "method", "ef", "recall@10", "qps"});
-  rep.emit({{"section", "filter"}, {"event", "build"}, {"n", n}, {"dim", d}, {"seconds", build_s},
+  rep.emit({{"section", "filter"},
+            {"event", "build"},
+            {"n", n},
+            {"dim", d},
+            {"seconds", build_s},
             {"index", vector::to_string(c.info().index)}});
   struct sel {
     const char* name;
@@ -126,13 +134,15 @@ void bench_filter(const args_t& a) {
     std::size_t mod, want;
     bool bucket;
   };
-  for (auto s : {sel{"1%", R"({"bucket": 7})", 100, 7, true}, sel{"10%", R"({"group": 3})", 10, 3, false}}) {
+  for (auto s :
+       {sel{"1%", R"({"bucket": 7})", 100, 7, true}, sel{"10%", R"({"group": 3})", 10, 3, false}}) {
     auto f = metadata_filter::compile(std::string_view(s.filter));
     // exact filtered top 10
     std::vector<std::set<std::string>> truth(nq);
     for (std::size_t q = 0; q < nq; ++q) {
       std::vector<std::pair<float, std::size_t>> sc;
-      for (std::size_t i = s.want; i < n; i += s.mod) sc.push_back({-dot(qs.data() + q * d, base.data() + i * d, d), i});
+      for (std::size_t i = s.want; i < n; i += s.mod)
+        sc.push_back({-dot(qs.data() + q * d, base.data() + i * d, d), i});
       std::partial_sort(sc.begin(), sc.begin() + 10, sc.end());
       for (int r = 0; r < 10; ++r) truth[q].insert(std::to_string(sc[r].second));
     }
@@ -140,21 +150,31 @@ void bench_filter(const args_t& a) {
       double hit = 0;
       stopwatch t;
       for (std::size_t q = 0; q < nq; ++q) {
-        auto h = c.search({.vector = std::vector<float>(qs.begin() + q * d, qs.begin() + (q + 1) * d),
-                           .k = 10, .ef_search = ef, .filter = f, .include_metadata = false});
+        auto h =
+            c.search({.vector = std::vector<float>(qs.begin() + q * d, qs.begin() + (q + 1) * d),
+                      .k = 10,
+                      .ef_search = ef,
+                      .filter = f,
+                      .include_metadata = false});
         for (auto& x : h) hit += truth[q].count(x.id);
       }
       double secs = t.seconds();
-      rep.emit({{"section", "filter"}, {"selectivity", s.name}, {"method", "pre-filter (collection)"}, {"ef", ef},
-                {"recall@10", hit / (10.0 * nq)}, {"qps", nq / secs}});
+      rep.emit({{"section", "filter"},
+                {"selectivity", s.name},
+                {"method", "pre-filter (collection)"},
+                {"ef", ef},
+                {"recall@10", hit / (10.0 * nq)},
+                {"qps", nq / secs}});
     }
     // over-fetch baseline: unfiltered top 10x100 then drop non-matching
     {
       double hit = 0;
       stopwatch t;
       for (std::size_t q = 0; q < nq; ++q) {
-        auto h = c.search({.vector = std::vector<float>(qs.begin() + q * d, qs.begin() + (q + 1) * d),
-                           .k = 1000, .ef_search = 1000});
+        auto h =
+            c.search({.vector = std::vector<float>(qs.begin() + q * d, qs.begin() + (q + 1) * d),
+                      .k = 1000,
+                      .ef_search = 1000});
         int kept = 0;
         for (auto& x : h) {
           if (!f.matches(x.metadata)) continue;
@@ -163,8 +183,12 @@ void bench_filter(const args_t& a) {
         }
       }
       double secs = t.seconds();
-      rep.emit({{"section", "filter"}, {"selectivity", s.name}, {"method", "over-fetch 1000 + drop"}, {"ef", 1000},
-                {"recall@10", hit / (10.0 * nq)}, {"qps", nq / secs}});
+      rep.emit({{"section", "filter"},
+                {"selectivity", s.name},
+                {"method", "over-fetch 1000 + drop"},
+                {"ef", 1000},
+                {"recall@10", hit / (10.0 * nq)},
+                {"qps", nq / secs}});
     }
   }
   rep.print_table();
@@ -227,13 +251,26 @@ void bench_cache(const args_t& a) {
     std::size_t same = 0;
     for (std::size_t q = 0; q < nq; ++q) same += idx_keys[q] == scan_keys[q];
     double im = idx_lat.percentile(50), sm = scan_lat.percentile(50);
-    rep.emit({{"section", "cache"}, {"entries", target}, {"method", "cache_get (HNSW)"}, {"p50_us", im},
-              {"p99_us", idx_lat.percentile(99)}, {"speedup", sm / im}, {"same_entry", double(same) / nq}});
-    rep.emit({{"section", "cache"}, {"entries", target}, {"method", "linear scan"}, {"p50_us", sm},
-              {"p99_us", scan_lat.percentile(99)}, {"speedup", 1.0}});
+    rep.emit({{"section", "cache"},
+              {"entries", target},
+              {"method", "cache_get (HNSW)"},
+              {"p50_us", im},
+              {"p99_us", idx_lat.percentile(99)},
+              {"speedup", sm / im},
+              {"same_entry", double(same) / nq}});
+    rep.emit({{"section", "cache"},
+              {"entries", target},
+              {"method", "linear scan"},
+              {"p50_us", sm},
+              {"p99_us", scan_lat.percentile(99)},
+              {"speedup", 1.0}});
   }
   auto st = ns.cache_stats_of("llm");
-  rep.emit({{"section", "cache"}, {"event", "stats"}, {"count", st.count}, {"hit_rate", st.hit_rate}, {"bytes", st.size_bytes}});
+  rep.emit({{"section", "cache"},
+            {"event", "stats"},
+            {"count", st.count},
+            {"hit_rate", st.hit_rate},
+            {"bytes", st.size_bytes}});
   rep.print_table();
 }
 
@@ -289,11 +326,14 @@ void bench_fts5(const args_t&) {
   auto c = db.create_namespace("b").create_collection(
       {.name = "t", .dimension = 1, .hybrid = true, .bm25_idf = idf_formula::robertson});
   std::vector<document> docs;
-  for (std::size_t i = 0; i < cp.docs.size(); ++i) docs.push_back({.id = std::to_string(i + 1), .text = cp.docs[i]});
+  for (std::size_t i = 0; i < cp.docs.size(); ++i)
+    docs.push_back({.id = std::to_string(i + 1), .text = cp.docs[i]});
   c.insert_batch(docs);
   sqlite3* s = nullptr;
   sqlite3_open(":memory:", &s);
-  sqlite3_exec(s, "CREATE VIRTUAL TABLE t USING fts5(body, tokenize='unicode61 remove_diacritics 2')", nullptr, nullptr, nullptr);
+  sqlite3_exec(s,
+               "CREATE VIRTUAL TABLE t USING fts5(body, tokenize='unicode61 remove_diacritics 2')",
+               nullptr, nullptr, nullptr);
   sqlite3_exec(s, "BEGIN", nullptr, nullptr, nullptr);
   sqlite3_stmt* ins = nullptr;
   sqlite3_prepare_v2(s, "INSERT INTO t(rowid, body) VALUES (?, ?)", -1, &ins, nullptr);
@@ -306,7 +346,9 @@ void bench_fts5(const args_t&) {
   sqlite3_finalize(ins);
   sqlite3_exec(s, "COMMIT", nullptr, nullptr, nullptr);
   sqlite3_stmt* qst = nullptr;
-  sqlite3_prepare_v2(s, "SELECT rowid, -bm25(t) FROM t WHERE t MATCH ? ORDER BY bm25(t), rowid LIMIT 10", -1, &qst, nullptr);
+  sqlite3_prepare_v2(
+      s, "SELECT rowid, -bm25(t) FROM t WHERE t MATCH ? ORDER BY bm25(t), rowid LIMIT 10", -1, &qst,
+      nullptr);
   std::size_t identical = 0, ties_only = 0;
   double max_diff = 0, ours_s = 0, fts_s = 0;
   for (auto& q : cp.queries) {
@@ -326,28 +368,37 @@ void bench_fts5(const args_t&) {
     sqlite3_bind_text(qst, 1, m.c_str(), -1, SQLITE_TRANSIENT);
     std::vector<std::pair<std::string, double>> theirs;
     while (sqlite3_step(qst) == SQLITE_ROW)
-      theirs.push_back({std::to_string(sqlite3_column_int64(qst, 0)), sqlite3_column_double(qst, 1)});
+      theirs.push_back(
+          {std::to_string(sqlite3_column_int64(qst, 0)), sqlite3_column_double(qst, 1)});
     sqlite3_reset(qst);
     fts_s += t2.seconds();
     bool same = ours.size() == theirs.size();
     bool same_scores = same;
     for (std::size_t i = 0; same && i < ours.size(); ++i) {
       if (ours[i].id != theirs[i].first) same = false;
-      double diff = std::abs(ours[i].score - theirs[i].second) / std::max(1e-9, std::abs(theirs[i].second));
+      double diff =
+          std::abs(ours[i].score - theirs[i].second) / std::max(1e-9, std::abs(theirs[i].second));
       max_diff = std::max(max_diff, diff);
       if (diff > 1e-6) same_scores = false;
     }
-    if (same) ++identical;
-    else if (same_scores) ++ties_only;
+    if (same)
+      ++identical;
+    else if (same_scores)
+      ++ties_only;
   }
   sqlite3_finalize(qst);
   sqlite3_close(s);
-  reporter rep({"section", "docs", "queries", "identical_top10", "differ_only_in_ties", "max_rel_score_diff",
-                "sochdb_us_per_query", "fts5_us_per_query", "speedup"});
-  rep.emit({{"section", "fts5"}, {"docs", cp.docs.size()}, {"queries", cp.queries.size()}, {"identical_top10", identical},
-            {"differ_only_in_ties", ties_only}, {"max_rel_score_diff", max_diff},
+  reporter rep({"section", "docs", "queries", "identical_top10", "differ_only_in_ties",
+                "max_rel_score_diff", "sochdb_us_per_query", "fts5_us_per_query", "speedup"});
+  rep.emit({{"section", "fts5"},
+            {"docs", cp.docs.size()},
+            {"queries", cp.queries.size()},
+            {"identical_top10", identical},
+            {"differ_only_in_ties", ties_only},
+            {"max_rel_score_diff", max_diff},
             {"sochdb_us_per_query", ours_s * 1e6 / cp.queries.size()},
-            {"fts5_us_per_query", fts_s * 1e6 / cp.queries.size()}, {"speedup", fts_s / ours_s}});
+            {"fts5_us_per_query", fts_s * 1e6 / cp.queries.size()},
+            {"speedup", fts_s / ours_s}});
   rep.print_table();
 #else
   std::cout << "{\"section\":\"fts5\",\"skipped\":\"built without sqlite3\"}\n";
@@ -367,10 +418,12 @@ void bench_hybrid(const args_t&) {
   auto entity_name = [](std::size_t e) { return "ent" + std::to_string(e) + "x"; };
   memory_fs fs;
   auto db = open_mem(fs);
-  auto c = db.create_namespace("b").create_collection({.name = "h", .dimension = d, .hybrid = true});
+  auto c =
+      db.create_namespace("b").create_collection({.name = "h", .dimension = d, .hybrid = true});
   std::vector<document> docs;
   std::vector<std::pair<std::size_t, std::size_t>> label;  // (topic, entity) per doc
-  std::uniform_int_distribution<std::size_t> pe(0, entities - 1), pf(0, filler.size() - 1), pt(0, topics - 1);
+  std::uniform_int_distribution<std::size_t> pe(0, entities - 1), pf(0, filler.size() - 1),
+      pt(0, topics - 1);
   std::uniform_real_distribution<float> u(0, 1);
   for (std::size_t t = 0; t < topics; ++t) {
     for (std::size_t i = 0; i < per_topic; ++i) {
@@ -418,14 +471,20 @@ void bench_hybrid(const args_t&) {
           if (rr == 0) rr = 1.0 / double(r + 1);
         }
       }
-      for (std::size_t r = 0; r < std::min<std::size_t>(10, q.relevant.size()); ++r) idcg += 1.0 / std::log2(double(r) + 2);
+      for (std::size_t r = 0; r < std::min<std::size_t>(10, q.relevant.size()); ++r)
+        idcg += 1.0 / std::log2(double(r) + 2);
       rec += found / double(std::min<std::size_t>(10, q.relevant.size()));
       ndcg += dcg / idcg;
       mrr += rr;
     }
     double n = double(qs.size());
-    rep.emit({{"section", "hybrid"}, {"method", name}, {"recall@10", rec / n}, {"ndcg@10", ndcg / n}, {"mrr", mrr / n},
-              {"queries", qs.size()}, {"docs", docs.size()}});
+    rep.emit({{"section", "hybrid"},
+              {"method", name},
+              {"recall@10", rec / n},
+              {"ndcg@10", ndcg / n},
+              {"mrr", mrr / n},
+              {"queries", qs.size()},
+              {"docs", docs.size()}});
   };
   eval("vector only", [&](const query& q) { return c.vector_search(q.v, 10); });
   eval("bm25 only", [&](const query& q) { return c.keyword_search(q.text, 10); });
@@ -435,7 +494,8 @@ void bench_hybrid(const args_t&) {
   eval("hybrid alpha=0.5 (depth 200)", [&](const query& q) {
     return c.search({.vector = q.v, .text = q.text, .k = 10, .alpha = 0.5, .candidates = 200});
   });
-  eval("hybrid rrf (default depth 50)", [&](const query& q) { return c.search({.vector = q.v, .text = q.text, .k = 10}); });
+  eval("hybrid rrf (default depth 50)",
+       [&](const query& q) { return c.search({.vector = q.v, .text = q.text, .k = 10}); });
   rep.print_table();
 }
 

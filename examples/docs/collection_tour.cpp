@@ -22,11 +22,11 @@ int main() {
     // [namespaces]
     auto db = sochdb::database::open(dir);
     auto ns = db.create_namespace("tenant_123", {{"tier", "premium"}});
-    ns.put("users/alice", "data");                  // stored under the namespace's prefix
-    for (auto [key, value] : ns.scan("users/")) {   // keys come back without the prefix
+    ns.put("users/alice", "data");                 // stored under the namespace's prefix
+    for (auto [key, value] : ns.scan("users/")) {  // keys come back without the prefix
       std::printf("%.*s = %.*s\n", int(key.size()), key.data(), int(value.size()), value.data());
     }
-    auto info = db.namespace_info("tenant_123");    // created_at_ms, labels, keys, size_bytes
+    auto info = db.namespace_info("tenant_123");  // created_at_ms, labels, keys, size_bytes
     EXPECT(info.labels["tier"] == "premium");
     EXPECT(!db.get_or_create_namespace("tenant_456").get("users/alice"));  // isolated
     // [namespaces]
@@ -39,7 +39,8 @@ int main() {
                                       .content_field = "body"});
     docs.insert("a1", {1, 0, 0}, {{"year", 2021}, {"author", {{"name", "Ada"}}}},
                 "machine learning tutorial");
-    docs.insert({.id = "a2", .vectors = {{0.8f, 0.2f, 0}},
+    docs.insert({.id = "a2",
+                 .vectors = {{0.8f, 0.2f, 0}},
                  .metadata = {{"year", 2024}, {"body", "cooking with machine precision"}}});
     docs.insert_multi("a3", {{0, 1, 0}, {0, 0.9f, 0.1f}}, {{"year", 2024}}, "deep learning notes");
     EXPECT(docs.count() == 3);
@@ -53,9 +54,9 @@ int main() {
     for (auto& h : hits)  // score: cosine similarity; distance: 1 - score
       std::printf("%s score %.3f distance %.3f\n", h.id.c_str(), h.score, h.distance);
     EXPECT(hits.size() == 2 && hits[0].id == "a2");
-    auto kw = docs.keyword_search("machine learning", 10);              // BM25
-    auto both = docs.hybrid_search({0, 1, 0}, "learning", 3);             // RRF fusion
-    auto blend = docs.hybrid_search({0, 1, 0}, "learning", 3, 0.7);       // 0.7 vector + 0.3 BM25
+    auto kw = docs.keyword_search("machine learning", 10);           // BM25
+    auto both = docs.hybrid_search({0, 1, 0}, "learning", 3);        // RRF fusion
+    auto blend = docs.hybrid_search({0, 1, 0}, "learning", 3, 0.7);  // 0.7 vector + 0.3 BM25
     EXPECT(kw[0].id == "a1" && both[0].id == "a3" && blend.size() == 3);
     // [search]
 

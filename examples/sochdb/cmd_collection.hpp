@@ -1,10 +1,10 @@
 // The `sochdb collection` command: collections of documents with vectors, metadata and text.
 //
 //     sochdb --db ./db collection create docs --dim 3 --metric cosine --hybrid
-//     sochdb --db ./db collection insert docs < docs.jsonl      # {"id", "vector", "metadata", "text"}
-//     sochdb --db ./db collection search docs --vector '[1,0,0]' --filter '{"year": {"$gte": 2020}}' -k 5
-//     sochdb --db ./db collection search docs --text "machine learning" --format json
-//     sochdb --db ./db collection list | info docs | delete docs
+//     sochdb --db ./db collection insert docs < docs.jsonl      # {"id", "vector", "metadata",
+//     "text"} sochdb --db ./db collection search docs --vector '[1,0,0]' --filter '{"year":
+//     {"$gte": 2020}}' -k 5 sochdb --db ./db collection search docs --text "machine learning"
+//     --format json sochdb --db ./db collection list | info docs | delete docs
 //
 // Every subcommand takes `--ns NAME` (default "default"; created on first use by create and
 // insert). insert reads JSON Lines from stdin (or a FILE argument): each line an object with
@@ -33,7 +33,8 @@ constexpr std::string_view usage =
     "       sochdb --db DIR collection list [--ns NS]\n"
     "       sochdb --db DIR collection info NAME [--ns NS]\n"
     "       sochdb --db DIR collection delete NAME [--ns NS]\n"
-    "       sochdb --db DIR collection insert NAME [FILE] [--ns NS]      (JSON Lines; stdin by default)\n"
+    "       sochdb --db DIR collection insert NAME [FILE] [--ns NS]      (JSON Lines; stdin by "
+    "default)\n"
     "       sochdb --db DIR collection search NAME (--vector JSON | --text STR) [--filter JSON]\n"
     "                 [-k N] [--alpha A] [--ns NS] [--format toon|json]\n"
     "\n"
@@ -41,7 +42,8 @@ constexpr std::string_view usage =
     "by vector (HNSW), keyword (BM25, collections created with --hybrid) or both (reciprocal\n"
     "rank fusion, or alpha * vector + (1 - alpha) * keyword with --alpha).\n"
     "\n"
-    "insert lines: {\"id\": \"d1\", \"vector\": [0.1, 0.2, 0.3], \"metadata\": {\"year\": 2024}, \"text\": \"...\"}\n"
+    "insert lines: {\"id\": \"d1\", \"vector\": [0.1, 0.2, 0.3], \"metadata\": {\"year\": 2024}, "
+    "\"text\": \"...\"}\n"
     "  (\"vectors\": [[...], [...]] for a multi-vector document). Every line is checked first;\n"
     "  then all are inserted in one transaction.\n"
     "filters: {\"field\": value}, {\"field\": {\"$gt\": 1}}, $eq $ne $gt $gte $lt $lte $in $nin,\n"
@@ -50,7 +52,8 @@ constexpr std::string_view usage =
     "examples:\n"
     "  sochdb --db ./db collection create docs --dim 3 --hybrid\n"
     "  sochdb --db ./db collection insert docs < docs.jsonl\n"
-    "  sochdb --db ./db collection search docs --vector '[1,0,0]' -k 3 --filter '{\"year\": 2024}'\n";
+    "  sochdb --db ./db collection search docs --vector '[1,0,0]' -k 3 --filter '{\"year\": "
+    "2024}'\n";
 
 inline nlohmann::json parse_json_arg(const std::string& what, const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
@@ -59,10 +62,12 @@ inline nlohmann::json parse_json_arg(const std::string& what, const std::string&
 }
 
 inline std::vector<float> to_vector(const nlohmann::json& j, const std::string& where) {
-  if (!j.is_array()) throw sochdb::invalid_argument(where + ": a vector must be an array of numbers");
+  if (!j.is_array())
+    throw sochdb::invalid_argument(where + ": a vector must be an array of numbers");
   std::vector<float> v;
   for (auto& x : j) {
-    if (!x.is_number()) throw sochdb::invalid_argument(where + ": a vector must be an array of numbers");
+    if (!x.is_number())
+      throw sochdb::invalid_argument(where + ": a vector must be an array of numbers");
     v.push_back(x.get<float>());
   }
   return v;
@@ -78,32 +83,49 @@ inline void print(context& ctx, const nlohmann::ordered_json& j) {
 
 inline int run(context& ctx, const std::vector<std::string>& args) {
   arg_parser p("collection", args);
-  p.value("--ns").value("--dim").value("--metric").value("--quantization").value("--content-field")
-      .flag("--hybrid").value("--vector").value("--text").value("--filter").value("-k").value("--alpha")
+  p.value("--ns")
+      .value("--dim")
+      .value("--metric")
+      .value("--quantization")
+      .value("--content-field")
+      .flag("--hybrid")
+      .value("--vector")
+      .value("--text")
+      .value("--filter")
+      .value("-k")
+      .value("--alpha")
       .value("--format");
   p.parse();
   if (auto f = p.get("--format")) {
-    if (*f == "json") ctx.format = output_format::json;
-    else if (*f == "toon") ctx.format = output_format::toon;
-    else throw usage_error("collection: --format expects toon or json, got '" + *f + "'");
+    if (*f == "json")
+      ctx.format = output_format::json;
+    else if (*f == "toon")
+      ctx.format = output_format::toon;
+    else
+      throw usage_error("collection: --format expects toon or json, got '" + *f + "'");
   }
   const auto& pos = p.positionals();
-  if (pos.empty()) throw usage_error("collection: expected a subcommand (create, list, info, delete, insert, search)");
+  if (pos.empty())
+    throw usage_error(
+        "collection: expected a subcommand (create, list, info, delete, insert, search)");
   const std::string sub = pos[0];
   std::string ns_name = p.get_or("--ns", "default");
   sochdb::validate_name(ns_name, "namespace");
   auto need_name = [&](std::size_t max_pos) {
     if (pos.size() < 2 || pos.size() > max_pos)
-      throw usage_error("collection " + sub + ": expected " + (max_pos == 2 ? "NAME" : "NAME [FILE]"));
+      throw usage_error("collection " + sub + ": expected " +
+                        (max_pos == 2 ? "NAME" : "NAME [FILE]"));
     return pos[1];
   };
   if (sub == "create") {
     std::string name = need_name(2);
     if (!p.has("--dim")) throw usage_error("collection create: --dim N is required");
-    sochdb::collection_config c{.name = name, .dimension = static_cast<std::size_t>(p.get_int("--dim", 0, 1, 65536))};
+    sochdb::collection_config c{
+        .name = name, .dimension = static_cast<std::size_t>(p.get_int("--dim", 0, 1, 65536))};
     try {
       c.metric = sochdb::collection_config::parse_metric(p.get_or("--metric", "cosine"));
-      c.quantization = sochdb::collection_config::parse_quantization(p.get_or("--quantization", "none"));
+      c.quantization =
+          sochdb::collection_config::parse_quantization(p.get_or("--quantization", "none"));
     } catch (const sochdb::invalid_argument& e) {
       throw usage_error(std::string("collection create: ") + e.what());
     }
@@ -149,19 +171,22 @@ inline int run(context& ctx, const std::vector<std::string>& args) {
         auto j = nlohmann::json::parse(line, nullptr, false);
         if (j.is_discarded() || !j.is_object()) throw command_failed(where + ": not a JSON object");
         sochdb::document d;
-        if (!j.contains("id") || !j["id"].is_string()) throw command_failed(where + ": \"id\" (a string) is required");
+        if (!j.contains("id") || !j["id"].is_string())
+          throw command_failed(where + ": \"id\" (a string) is required");
         d.id = j["id"].get<std::string>();
         try {
           if (j.contains("vector")) d.vectors.push_back(to_vector(j["vector"], where));
           if (j.contains("vectors")) {
-            if (!j["vectors"].is_array()) throw sochdb::invalid_argument(where + ": \"vectors\" must be an array of arrays");
+            if (!j["vectors"].is_array())
+              throw sochdb::invalid_argument(where + ": \"vectors\" must be an array of arrays");
             for (auto& v : j["vectors"]) d.vectors.push_back(to_vector(v, where));
           }
         } catch (const sochdb::invalid_argument& e) {
           throw command_failed(e.what());
         }
         if (j.contains("metadata")) {
-          if (!j["metadata"].is_object()) throw command_failed(where + ": \"metadata\" must be an object");
+          if (!j["metadata"].is_object())
+            throw command_failed(where + ": \"metadata\" must be an object");
           d.metadata = j["metadata"];
         }
         if (j.contains("text")) {
@@ -205,7 +230,8 @@ inline int run(context& ctx, const std::vector<std::string>& args) {
     }
     auto ns = db.get_or_create_namespace(ns_name);
     if (sub == "delete") {
-      if (!ns.delete_collection(name)) throw sochdb::not_found("collection " + name + " does not exist in namespace " + ns_name);
+      if (!ns.delete_collection(name))
+        throw sochdb::not_found("collection " + name + " does not exist in namespace " + ns_name);
       ctx.err << "deleted collection " << name << "\n";
       db.close();
       return 0;
@@ -240,13 +266,15 @@ inline int run(context& ctx, const std::vector<std::string>& args) {
     db.close();
     return 0;
   }
-  throw usage_error("collection: unknown subcommand '" + sub + "' (create, list, info, delete, insert, search)");
+  throw usage_error("collection: unknown subcommand '" + sub +
+                    "' (create, list, info, delete, insert, search)");
 }
 
 }  // namespace collection_detail
 
 inline std::vector<command> collection_commands() {
-  return {{"collection", "collections: create, list, info, delete, insert JSONL, vector/keyword/hybrid search",
+  return {{"collection",
+           "collections: create, list, info, delete, insert JSONL, vector/keyword/hybrid search",
            collection_detail::usage, collection_detail::run}};
 }
 

@@ -35,7 +35,9 @@ TEST_CASE("filter: operators, nested fields, errors") {
                         {"year", 2021},
                         {"tags", {"ml", "db"}},
                         {"score", 0.5}};
-  auto m = [&](const char* f) { return metadata_filter::compile(std::string_view(f)).matches(doc); };
+  auto m = [&](const char* f) {
+    return metadata_filter::compile(std::string_view(f)).matches(doc);
+  };
   CHECK(m(R"({})"));
   CHECK(m(R"({"year": 2021})"));
   CHECK(m(R"({"year": 2021.0})"));
@@ -59,17 +61,23 @@ TEST_CASE("filter: operators, nested fields, errors") {
   CHECK(m(R"({"$not": {"author.name": "Bob"}})"));
   CHECK(m(R"({"$and": [{"$or": [{"tags": "ml"}, {"tags": "x"}]}, {"year": {"$gte": 2020}}]})"));
   CHECK(m(R"({"author": {"name": "Ada", "age": 36}})"));  // whole-object equality
-  CHECK_THROWS_AS(metadata_filter::compile(std::string_view(R"({"a": {"$regex": "x"}})")), invalid_argument);
+  CHECK_THROWS_AS(metadata_filter::compile(std::string_view(R"({"a": {"$regex": "x"}})")),
+                  invalid_argument);
   CHECK_THROWS_AS(metadata_filter::compile(std::string_view(R"({"$and": {}})")), invalid_argument);
   CHECK_THROWS_AS(metadata_filter::compile(std::string_view(R"({"$xor": []})")), invalid_argument);
-  CHECK_THROWS_AS(metadata_filter::compile(std::string_view(R"({"a": {"$in": 3}})")), invalid_argument);
+  CHECK_THROWS_AS(metadata_filter::compile(std::string_view(R"({"a": {"$in": 3}})")),
+                  invalid_argument);
   CHECK_THROWS_AS(metadata_filter::compile(std::string_view(R"({"a..b": 1})")), invalid_argument);
   CHECK_THROWS_AS(metadata_filter::compile(std::string_view(R"([1])")), invalid_argument);
   CHECK_THROWS_AS(metadata_filter::compile(std::string_view("{nope")), invalid_argument);
 }
 
 TEST_CASE("document: encode/decode round trip and corruption") {
-  document d{.id = "x", .vectors = {{1, 2, 3}, {4, 5, 6}}, .metadata = {{"a", 1}}, .text = "hello", .expires_at_ms = 99};
+  document d{.id = "x",
+             .vectors = {{1, 2, 3}, {4, 5, 6}},
+             .metadata = {{"a", 1}},
+             .text = "hello",
+             .expires_at_ms = 99};
   auto bytes = encode_document(d, 3);
   auto back = decode_document(bytes, "x", "k");
   CHECK(back.vectors == d.vectors);
@@ -149,7 +157,8 @@ TEST_CASE("collections: CRUD, info, search by vector with metrics and filters") 
   memory_fs fs;
   auto db = open_db(fs);
   auto ns = db.create_namespace("t");
-  auto c = ns.create_collection({.name = "docs", .dimension = 3, .metric = simd::metric_kind::cosine});
+  auto c =
+      ns.create_collection({.name = "docs", .dimension = 3, .metric = simd::metric_kind::cosine});
   CHECK_THROWS_AS(ns.create_collection({.name = "docs", .dimension = 3}), already_exists);
   c.insert("a", {1, 0, 0}, {{"year", 2020}, {"cat", "tech"}});
   c.insert("b", {0.9f, 0.1f, 0}, {{"year", 2022}, {"cat", "science"}});
@@ -167,15 +176,21 @@ TEST_CASE("collections: CRUD, info, search by vector with metrics and filters") 
   CHECK(hits[2].score == doctest::Approx(0.0).epsilon(1e-6));
   CHECK(hits[0].metric == simd::metric_kind::cosine);
   CHECK(hits[0].metadata["year"] == 2020);
-  auto f = c.vector_search({1, 0, 0}, 3, metadata_filter::compile(std::string_view(R"({"cat": "tech"})")));
+  auto f = c.vector_search({1, 0, 0}, 3,
+                           metadata_filter::compile(std::string_view(R"({"cat": "tech"})")));
   CHECK(ids(f) == std::vector<std::string>{"a", "c"});
-  auto r = c.search({.vector = {1, 0, 0}, .k = 3, .min_score = 0.5, .include_vectors = true, .include_metadata = false});
+  auto r = c.search({.vector = {1, 0, 0},
+                     .k = 3,
+                     .min_score = 0.5,
+                     .include_vectors = true,
+                     .include_metadata = false});
   CHECK(ids(r) == std::vector<std::string>{"a", "b"});
   CHECK(r[0].metadata.is_null());
   REQUIRE(r[0].vectors.size() == 1);
   c.update("c", nlohmann::json{{"year", 2025}, {"cat", "science"}});
   CHECK(c.get("c")->metadata["cat"] == "science");
-  f = c.vector_search({1, 0, 0}, 3, metadata_filter::compile(std::string_view(R"({"cat": "tech"})")));
+  f = c.vector_search({1, 0, 0}, 3,
+                      metadata_filter::compile(std::string_view(R"({"cat": "tech"})")));
   CHECK(ids(f) == std::vector<std::string>{"a"});
   c.update("a", std::nullopt, std::vector<std::vector<float>>{{0, 0, 1}});
   CHECK(c.vector_search({0, 0, 1}, 1)[0].id == "a");
@@ -197,7 +212,8 @@ TEST_CASE("collections: CRUD, info, search by vector with metrics and filters") 
   auto lh = l2.vector_search({0, 0}, 2);
   CHECK(lh[1].distance == doctest::Approx(5.0));
   CHECK(lh[1].score == doctest::Approx(1.0 / 6.0));
-  auto ip = ns.create_collection({.name = "ip", .dimension = 2, .metric = simd::metric_kind::inner_product});
+  auto ip = ns.create_collection(
+      {.name = "ip", .dimension = 2, .metric = simd::metric_kind::inner_product});
   ip.insert("o", {1, 2});
   CHECK(ip.vector_search({3, 4}, 1)[0].score == doctest::Approx(11.0));
 
@@ -253,7 +269,8 @@ TEST_CASE("collections: batch insert grows flat -> HNSW, multi-vector aggregatio
   std::mt19937 rng(7);
   std::vector<document> docs;
   for (int i = 0; i < 600; ++i)
-    docs.push_back({.id = "d" + std::to_string(i), .vectors = {rand_vec(rng, 8)}, .metadata = {{"i", i}}});
+    docs.push_back(
+        {.id = "d" + std::to_string(i), .vectors = {rand_vec(rng, 8)}, .metadata = {{"i", i}}});
   c.insert_batch(std::span<const document>(docs.data(), 250));
   CHECK(c.info().index == vector::index_kind::flat);
   c.insert_batch(std::span<const document>(docs.data() + 250, 350));
@@ -261,8 +278,10 @@ TEST_CASE("collections: batch insert grows flat -> HNSW, multi-vector aggregatio
   CHECK(c.count() == 600);
   auto h = c.vector_search(docs[123].vectors[0], 1);
   CHECK(h[0].id == "d123");
-  auto f = c.search({.vector = docs[5].vectors[0], .k = 10,
-                     .filter = metadata_filter::compile(std::string_view(R"({"i": {"$lt": 20}})"))});
+  auto f =
+      c.search({.vector = docs[5].vectors[0],
+                .k = 10,
+                .filter = metadata_filter::compile(std::string_view(R"({"i": {"$lt": 20}})"))});
   CHECK(f.size() == 10);
   for (auto& x : f) CHECK(x.metadata["i"].get<int>() < 20);
   CHECK(f[0].id == "d5");
@@ -282,23 +301,31 @@ TEST_CASE("collections: keyword and hybrid search") {
   memory_fs fs;
   auto db = open_db(fs);
   auto ns = db.create_namespace("t");
-  auto c = ns.create_collection({.name = "a", .dimension = 2, .hybrid = true, .content_field = "body"});
-  c.insert({.id = "1", .vectors = {{1, 0}}, .metadata = {{"cat", "x"}}, .text = "machine learning tutorial"});
-  c.insert({.id = "2", .vectors = {{0, 1}}, .metadata = {{"cat", "y"}, {"body", "cooking with machine precision"}}});
-  c.insert({.id = "3", .vectors = {{0.7f, 0.7f}}, .metadata = {{"cat", "x"}}, .text = "deep learning"});
+  auto c =
+      ns.create_collection({.name = "a", .dimension = 2, .hybrid = true, .content_field = "body"});
+  c.insert({.id = "1",
+            .vectors = {{1, 0}},
+            .metadata = {{"cat", "x"}},
+            .text = "machine learning tutorial"});
+  c.insert({.id = "2",
+            .vectors = {{0, 1}},
+            .metadata = {{"cat", "y"}, {"body", "cooking with machine precision"}}});
+  c.insert(
+      {.id = "3", .vectors = {{0.7f, 0.7f}}, .metadata = {{"cat", "x"}}, .text = "deep learning"});
   auto k = c.keyword_search("machine learning", 10);
   REQUIRE(k.size() == 3);
   CHECK(k[0].id == "1");
   CHECK(std::isnan(k[0].distance));
   CHECK(k[0].keyword_score == k[0].score);
-  auto kf = c.keyword_search("machine", 10, metadata_filter::compile(std::string_view(R"({"cat": "y"})")));
+  auto kf = c.keyword_search("machine", 10,
+                             metadata_filter::compile(std::string_view(R"({"cat": "y"})")));
   CHECK(ids(kf) == std::vector<std::string>{"2"});
   auto h = c.hybrid_search({0, 1}, "learning", 3);
   REQUIRE(h.size() == 3);
   auto hid = ids(h);
   std::set<std::string> all(hid.begin(), hid.end());
   CHECK(all == std::set<std::string>{"1", "2", "3"});
-  CHECK(h[0].id == "3");  // second in both lists beats first-in-one
+  CHECK(h[0].id == "3");                                 // second in both lists beats first-in-one
   auto w = c.hybrid_search({0, 1}, "learning", 3, 1.0);  // pure vector weight
   CHECK(w[0].id == "2");
   auto w0 = c.hybrid_search({0, 1}, "tutorial", 3, 0.0);  // pure keyword weight
@@ -313,13 +340,16 @@ TEST_CASE("reopen: checkpoint loaded without rebuild, same results; caught up af
   std::mt19937 rng(11);
   std::vector<document> docs;
   for (int i = 0; i < 400; ++i)
-    docs.push_back({.id = "d" + std::to_string(i), .vectors = {rand_vec(rng, 6)}, .metadata = {{"i", i}},
+    docs.push_back({.id = "d" + std::to_string(i),
+                    .vectors = {rand_vec(rng, 6)},
+                    .metadata = {{"i", i}},
                     .text = "word" + std::to_string(i % 7) + " common"});
   auto q = rand_vec(rng, 6);
   std::vector<std::string> before, before_kw;
   {
     auto db = open_db(fs);
-    auto c = db.create_namespace("t").create_collection({.name = "c", .dimension = 6, .hybrid = true, .flat_limit = 256});
+    auto c = db.create_namespace("t").create_collection(
+        {.name = "c", .dimension = 6, .hybrid = true, .flat_limit = 256});
     c.insert_batch(docs);
     CHECK(c.open_stats().reindexed == 0);
     before = ids(c.vector_search(q, 10));
@@ -349,7 +379,7 @@ TEST_CASE("reopen: checkpoint loaded without rebuild, same results; caught up af
     CHECK(c.open_stats().checkpoint_loaded);
     CHECK(c.open_stats().reindexed == 0);
     CHECK(c.open_stats().removed == 2);  // d2 and d3, deleted behind the index's back
-    CHECK(c.count() == 398);  // 400 - d1, d2, d3 + new
+    CHECK(c.count() == 398);             // 400 - d1, d2, d3 + new
     CHECK(c.vector_search(q, 1)[0].id == "new");
     CHECK(ids(c.keyword_search("fresh", 5)) == std::vector<std::string>{"new"});
     for (auto& id : ids(c.vector_search(q, 50))) CHECK((id != "d1" && id != "d2" && id != "d3"));
@@ -393,7 +423,8 @@ TEST_CASE("semantic cache: threshold, TTL, delete, clear, stats") {
   memory_fs fs;
   auto db = open_db(fs);
   std::vector<float> e1{1, 0, 0}, e2{0, 1, 0};
-  db.cache_put("llm", "What is Python?", "A language.", e1, std::chrono::seconds(0), nlohmann::json{{"model", "m"}});
+  db.cache_put("llm", "What is Python?", "A language.", e1, std::chrono::seconds(0),
+               nlohmann::json{{"model", "m"}});
   db.cache_put("llm", "Weather?", "Sunny.", e2, std::chrono::milliseconds(30));
   auto hit = db.cache_get("llm", std::vector<float>{0.95f, 0.05f, 0}, 0.9);
   REQUIRE(hit.has_value());
@@ -429,7 +460,8 @@ TEST_CASE("isolation: no read API of one namespace sees another's data") {
   std::vector<float> v{1, 0};
   a.put("secret", "A");
   auto ca = a.create_collection({.name = "docs", .dimension = 2, .hybrid = true});
-  ca.insert({.id = "s1", .vectors = {v}, .metadata = {{"owner", "a"}}, .text = "classified payload"});
+  ca.insert(
+      {.id = "s1", .vectors = {v}, .metadata = {{"owner", "a"}}, .text = "classified payload"});
   a.cache_put("c", "q", "answer-a", v);
   // b has same-named collection and cache, empty.
   auto cb = b.create_collection({.name = "docs", .dimension = 2, .hybrid = true});
@@ -441,7 +473,10 @@ TEST_CASE("isolation: no read API of one namespace sees another's data") {
   CHECK(cb.vector_search(v, 10).empty());
   CHECK(cb.keyword_search("classified", 10).empty());
   CHECK(cb.hybrid_search(v, "classified payload", 10).empty());
-  CHECK(cb.search({.vector = v, .k = 10, .filter = metadata_filter::compile(std::string_view(R"({"owner": "a"})"))}).empty());
+  CHECK(cb.search({.vector = v,
+                   .k = 10,
+                   .filter = metadata_filter::compile(std::string_view(R"({"owner": "a"})"))})
+            .empty());
   CHECK(cb.count() == 0);
   CHECK_FALSE(b.cache_get("c", v, -1.0));
   CHECK(b.cache_stats_of("c").count == 0);
@@ -466,9 +501,10 @@ TEST_CASE("atomic writer: blob + embedding + custom op commit together or not at
   auto c = ns.create_collection({.name = "memories", .dimension = 2});
   atomic_memory_writer w(db);
   using op = basic_memory_op<mem_db>;
-  auto r = w.write_atomic("m1", {op::put_blob("memories/m1/content", "notes"),
-                                 op::put_embedding("default", "memories", "m1", {1, 0}, {{"type", "meeting"}}),
-                                 op::custom("edge", [](auto&, auto& t) { t.put("graph/m1->p", "relates_to"); })});
+  auto r = w.write_atomic(
+      "m1", {op::put_blob("memories/m1/content", "notes"),
+             op::put_embedding("default", "memories", "m1", {1, 0}, {{"type", "meeting"}}),
+             op::custom("edge", [](auto&, auto& t) { t.put("graph/m1->p", "relates_to"); })});
   CHECK(r.status == "committed");
   CHECK(r.ops_applied == 3);
   CHECK(r.intent_id > 0);
@@ -476,24 +512,30 @@ TEST_CASE("atomic writer: blob + embedding + custom op commit together or not at
   CHECK(db.get("graph/m1->p") == "relates_to");
   CHECK(c.vector_search({1, 0}, 1)[0].id == "m1");
   // A failing op: nothing of the memory is visible anywhere.
-  CHECK_THROWS_AS(w.write_atomic("m2", {op::put_blob("memories/m2/content", "x"),
-                                        op::put_embedding("default", "memories", "m2", {0, 1}),
-                                        op::custom("boom", [](auto&, auto&) { throw invalid_argument("boom"); })}),
-                  invalid_argument);
+  CHECK_THROWS_AS(
+      w.write_atomic("m2",
+                     {op::put_blob("memories/m2/content", "x"),
+                      op::put_embedding("default", "memories", "m2", {0, 1}),
+                      op::custom("boom", [](auto&, auto&) { throw invalid_argument("boom"); })}),
+      invalid_argument);
   CHECK_FALSE(db.get("memories/m2/content"));
   CHECK_FALSE(c.get("m2"));
   CHECK(c.count() == 1);
   CHECK(c.vector_search({0, 1}, 5).size() == 1);
-  CHECK_THROWS_AS(w.write_atomic("m3", {op::put_embedding("default", "nope", "m3", {0, 1})}), not_found);
+  CHECK_THROWS_AS(w.write_atomic("m3", {op::put_embedding("default", "nope", "m3", {0, 1})}),
+                  not_found);
 }
 
 TEST_CASE("filters: repeated filters use the cached result map, invalidated by commits") {
   memory_fs fs;
   auto db = open_db(fs);
-  auto c = db.create_namespace("t").create_collection({.name = "c", .dimension = 2, .hybrid = true});
+  auto c =
+      db.create_namespace("t").create_collection({.name = "c", .dimension = 2, .hybrid = true});
   std::vector<document> docs;
   for (int i = 0; i < 2100; ++i)
-    docs.push_back({.id = std::to_string(i), .vectors = {{1.f, float(i) / 2100.f}}, .metadata = {{"g", i % 50}},
+    docs.push_back({.id = std::to_string(i),
+                    .vectors = {{1.f, float(i) / 2100.f}},
+                    .metadata = {{"g", i % 50}},
                     .text = "common"});
   c.insert_batch(docs);
   auto f = metadata_filter::compile(std::string_view(R"({"g": 7})"));

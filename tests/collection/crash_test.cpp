@@ -31,7 +31,8 @@ constexpr int memories = 40;
 constexpr std::size_t dim = 4;
 
 database_options options() {
-  return database_options{.sync = sync_mode::full, .wal_segment_size = 16 * 1024, .auto_checkpoint = false};
+  return database_options{
+      .sync = sync_mode::full, .wal_segment_size = 16 * 1024, .auto_checkpoint = false};
 }
 
 std::vector<float> vec_of(int i) {
@@ -54,7 +55,11 @@ run_result run_workload(fi_fs& fs) {
     db = std::make_unique<fi_db>(fi_db::open("/db", options(), fs));
     auto ns = db->get_or_create_namespace("default");
     if (!ns.collection_exists("mem"))
-      ns.create_collection({.name = "mem", .dimension = dim, .hybrid = true, .flat_limit = 20, .checkpoint_every = 0});
+      ns.create_collection({.name = "mem",
+                            .dimension = dim,
+                            .hybrid = true,
+                            .flat_limit = 20,
+                            .checkpoint_every = 0});
     r.opened = true;
     atomic_memory_writer w(*db);
     auto c = ns.collection("mem");
@@ -74,8 +79,9 @@ run_result run_workload(fi_fs& fs) {
 }
 
 // Exact top-k over the recovered documents (ids), cosine.
-std::vector<std::string> exact_top(const std::vector<std::pair<std::string, std::vector<float>>>& docs,
-                                   const std::vector<float>& q, std::size_t k) {
+std::vector<std::string> exact_top(
+    const std::vector<std::pair<std::string, std::vector<float>>>& docs,
+    const std::vector<float>& q, std::size_t k) {
   auto cos = [](const std::vector<float>& a, const std::vector<float>& b) {
     double d = 0, na = 0, nb = 0;
     for (std::size_t j = 0; j < a.size(); ++j) {
@@ -116,7 +122,8 @@ void verify(fi_fs& fs, const run_result& r, const std::string& where) {
   CHECK(blobs == doc_ids);  // all-or-nothing per memory
   CHECK(static_cast<int>(docs.size()) >= r.acked);
   CHECK(static_cast<int>(docs.size()) <= r.acked + 1);
-  for (int i = 0; i < static_cast<int>(docs.size()); ++i) CHECK(doc_ids.count("m" + std::to_string(i)) == 1);
+  for (int i = 0; i < static_cast<int>(docs.size()); ++i)
+    CHECK(doc_ids.count("m" + std::to_string(i)) == 1);
   // The indexes hold exactly the recovered documents, searchable at once.
   CHECK(c.count() == docs.size());
   const auto& st = c.open_stats();
@@ -173,8 +180,8 @@ void sweep(fault_op kind, const char* label) {
     verify(fs, r, std::string(label) + " after op " + std::to_string(n));
     with_checkpoint += r.acked > memories / 2 + 1 ? 1 : 0;
   }
-  MESSAGE(std::string(label) << ": " << crashed << " crash points verified (of ~" << total << " ops), "
-                << with_checkpoint << " after the checkpoint");
+  MESSAGE(std::string(label) << ": " << crashed << " crash points verified (of ~" << total
+                             << " ops), " << with_checkpoint << " after the checkpoint");
   CHECK(crashed > 0);
   CHECK(with_checkpoint > 0);
 }
@@ -205,14 +212,19 @@ TEST_CASE("collections: concurrent writers and searchers" * doctest::test_suite(
   auto writer = [&](int t) {
     for (int i = 0; i < per_thread; ++i) {
       std::string id = std::to_string(t) + "/" + std::to_string(i);
-      c.upsert({.id = id, .vectors = {vec_of(t * 1000 + i)}, .metadata = {{"t", t}}, .text = "doc " + id});
+      c.upsert({.id = id,
+                .vectors = {vec_of(t * 1000 + i)},
+                .metadata = {{"t", t}},
+                .text = "doc " + id});
       if (i % 10 == 0) c.remove(std::to_string(t) + "/" + std::to_string(i / 2));
     }
   };
   auto searcher = [&] {
     std::size_t n = 0;
     while (!stop.load()) {
-      auto h = c.search({.vector = vec_of(7), .k = 5, .filter = metadata_filter::compile(std::string_view(R"({"t": 1})"))});
+      auto h = c.search({.vector = vec_of(7),
+                         .k = 5,
+                         .filter = metadata_filter::compile(std::string_view(R"({"t": 1})"))});
       for (auto& x : h) CHECK(x.metadata["t"] == 1);
       auto k = c.keyword_search("doc", 5);
       CHECK(k.size() <= 5);

@@ -5,7 +5,8 @@
 //     sochdb::atomic_memory_writer writer(db);
 //     auto r = writer.write_atomic("memory_123", {
 //         sochdb::memory_op::put_blob("memories/memory_123/content", "Meeting notes ..."),
-//         sochdb::memory_op::put_embedding("default", "memories", "memory_123", emb, {{"type", "meeting"}}),
+//         sochdb::memory_op::put_embedding("default", "memories", "memory_123", emb, {{"type",
+//         "meeting"}}),
 //     });
 //     // r.status == "committed", r.ops_applied == 2, r.intent_id == commit timestamp
 //
@@ -60,11 +61,14 @@ class basic_memory_op {
   }
   /// A document (upserted) with one embedding into collection `collection` of namespace `ns`.
   static basic_memory_op put_embedding(std::string ns, std::string collection, std::string id,
-                                       std::vector<float> v, nlohmann::json metadata = nlohmann::json::object(),
+                                       std::vector<float> v,
+                                       nlohmann::json metadata = nlohmann::json::object(),
                                        std::string text = {}) {
     return basic_memory_op(embedding{std::move(ns), std::move(collection),
-                                     document{.id = std::move(id), .vectors = {std::move(v)},
-                                              .metadata = std::move(metadata), .text = std::move(text)}});
+                                     document{.id = std::move(id),
+                                              .vectors = {std::move(v)},
+                                              .metadata = std::move(metadata),
+                                              .text = std::move(text)}});
   }
   /// Any writes into the same transaction (graph nodes and edges plug in here).
   static basic_memory_op custom(std::string what, std::function<void(Db&, transaction_type&)> fn) {
@@ -113,8 +117,10 @@ class atomic_memory_writer {
             [&](const auto& o) {
               using T = std::decay_t<decltype(o)>;
               if constexpr (std::is_same_v<T, typename op_type::blob>) {
-                if (o.ns.empty()) t.put(o.key, o.value);
-                else nss[i]->put(t, o.key, o.value);
+                if (o.ns.empty())
+                  t.put(o.key, o.value);
+                else
+                  nss[i]->put(t, o.key, o.value);
               } else if constexpr (std::is_same_v<T, typename op_type::embedding>) {
                 colls[i]->upsert(t, o.doc);
               } else {

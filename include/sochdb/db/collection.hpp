@@ -5,7 +5,8 @@
 //     auto docs = ns.create_collection({.name = "docs", .dimension = 384, .hybrid = true});
 //     docs.insert({.id = "d1", .vectors = {emb}, .metadata = {{"year", 2024}}, .text = "..."});
 //     auto hits = docs.search({.vector = q, .k = 10,
-//                              .filter = sochdb::metadata_filter::compile(R"({"year": {"$gte": 2020}})")});
+//                              .filter = sochdb::metadata_filter::compile(R"({"year": {"$gte":
+//                              2020}})")});
 //
 // Source of truth and derived state. Every document lives in the KV store under
 // `<namespace prefix>c/<collection>/d/<id>` (db/document.hpp), written in the caller's
@@ -73,17 +74,17 @@ SOCHDB_BEGIN_NAMESPACE
 
 /// A search (vector, keyword, or both = hybrid). Empty `vector` / `text` leave that part out.
 struct search_request {
-  std::vector<float> vector;   ///< query embedding (collection dimension)
-  std::string text;            ///< keyword query (BM25; needs a hybrid collection)
-  std::size_t k = 10;          ///< results wanted
-  std::size_t ef_search = 0;   ///< HNSW beam for this query (0: the collection's ef_search)
-  metadata_filter filter;      ///< pre-filter on metadata (default: none)
+  std::vector<float> vector;  ///< query embedding (collection dimension)
+  std::string text;           ///< keyword query (BM25; needs a hybrid collection)
+  std::size_t k = 10;         ///< results wanted
+  std::size_t ef_search = 0;  ///< HNSW beam for this query (0: the collection's ef_search)
+  metadata_filter filter;     ///< pre-filter on metadata (default: none)
   double min_score = -std::numeric_limits<double>::infinity();  ///< drop hits scoring below
-  bool include_vectors = false;   ///< copy the document's vectors into each hit
-  bool include_metadata = true;   ///< copy the metadata into each hit
-  std::optional<double> alpha;    ///< hybrid: alpha * vector + (1 - alpha) * keyword, each
-                                  ///< min-max normalized; unset: reciprocal rank fusion
-  double rrf_k = 60.0;            ///< hybrid RRF constant (Cormack et al. 2009)
+  bool include_vectors = false;  ///< copy the document's vectors into each hit
+  bool include_metadata = true;  ///< copy the metadata into each hit
+  std::optional<double> alpha;   ///< hybrid: alpha * vector + (1 - alpha) * keyword, each
+                                 ///< min-max normalized; unset: reciprocal rank fusion
+  double rrf_k = 60.0;           ///< hybrid RRF constant (Cormack et al. 2009)
   multi_vector_aggregate aggregate = multi_vector_aggregate::max;  ///< multi-vector documents
   std::size_t candidates = 0;  ///< hybrid: depth of each list before fusion (0: max(4k, 50))
 };
@@ -92,18 +93,18 @@ struct search_request {
 struct search_hit {
   std::string id;
   double score = 0;  ///< higher is better: similarity, BM25, or the fused score
-  double distance = std::numeric_limits<double>::quiet_NaN();  ///< vector distance (NaN: none)
-  simd::metric_kind metric = simd::metric_kind::cosine;       ///< the collection's metric
+  double distance = std::numeric_limits<double>::quiet_NaN();       ///< vector distance (NaN: none)
+  simd::metric_kind metric = simd::metric_kind::cosine;             ///< the collection's metric
   double vector_score = std::numeric_limits<double>::quiet_NaN();   ///< similarity part
   double keyword_score = std::numeric_limits<double>::quiet_NaN();  ///< BM25 part
-  nlohmann::json metadata;                  ///< when include_metadata
+  nlohmann::json metadata;                                          ///< when include_metadata
   std::vector<std::vector<float>> vectors;  ///< when include_vectors (stored form)
 };
 
 /// What opening a collection found (tests and tools).
 struct collection_open_stats {
-  bool checkpoint_loaded = false;  ///< a valid checkpoint was loaded (no full rebuild)
-  std::string checkpoint_error;    ///< why a present checkpoint was rejected (empty: none)
+  bool checkpoint_loaded = false;   ///< a valid checkpoint was loaded (no full rebuild)
+  std::string checkpoint_error;     ///< why a present checkpoint was rejected (empty: none)
   std::uint64_t checkpoint_ts = 0;  ///< commit timestamp the loaded checkpoint covered
   std::size_t verified = 0;         ///< documents whose checkpointed index entries were kept
   std::size_t reindexed = 0;        ///< documents (re)indexed from the KV store while opening
@@ -113,12 +114,12 @@ struct collection_open_stats {
 /// Sizes and settings of a collection (info()).
 struct collection_info {
   collection_config config;
-  std::size_t count = 0;                ///< live documents
-  std::size_t vectors = 0;              ///< live vectors in the index
+  std::size_t count = 0;                                ///< live documents
+  std::size_t vectors = 0;                              ///< live vectors in the index
   vector::index_kind index = vector::index_kind::flat;  ///< current tier
-  std::size_t index_size_bytes = 0;     ///< vector index memory
-  std::size_t keyword_index_bytes = 0;  ///< BM25 memory
-  std::uint64_t checkpoint_ts = 0;      ///< commit timestamp covered by the newest checkpoint
+  std::size_t index_size_bytes = 0;                     ///< vector index memory
+  std::size_t keyword_index_bytes = 0;                  ///< BM25 memory
+  std::uint64_t checkpoint_ts = 0;  ///< commit timestamp covered by the newest checkpoint
   [[nodiscard]] nlohmann::json to_json() const {
     auto j = config.to_json();
     j["count"] = count;
@@ -234,12 +235,15 @@ class collection_state : public extension {
   /// Runs the search; `fetch(id)` returns the stored document (for include_vectors).
   std::vector<search_hit> search(const search_request& r) const {
     if (r.vector.empty() && r.text.empty())
-      throw invalid_argument("search: collection " + cfg_.name + ": give a vector, a text, or both");
+      throw invalid_argument("search: collection " + cfg_.name +
+                             ": give a vector, a text, or both");
     if (!r.vector.empty()) {
       if (r.vector.size() != cfg_.dimension)
-        throw dimension_mismatch("search: collection " + cfg_.name, cfg_.dimension, r.vector.size());
+        throw dimension_mismatch("search: collection " + cfg_.name, cfg_.dimension,
+                                 r.vector.size());
       for (float x : r.vector)
-        if (!std::isfinite(x)) throw invalid_argument("search: query vector has a non-finite value");
+        if (!std::isfinite(x))
+          throw invalid_argument("search: query vector has a non-finite value");
     }
     if (!r.text.empty() && !cfg_.hybrid)
       throw invalid_argument("search: collection " + cfg_.name +
@@ -253,9 +257,11 @@ class collection_state : public extension {
     auto bits = cached_filter(r.filter);
     filter_ctx ctx{this, &r.filter, now_ms(), bits.get()};
     if (!r.vector.empty() && r.text.empty()) {
-      for (auto& c : vector_part(r, k, ctx)) out.push_back(make_hit(c.slot, c.sim, c.dist, c.sim, nan()));
+      for (auto& c : vector_part(r, k, ctx))
+        out.push_back(make_hit(c.slot, c.sim, c.dist, c.sim, nan()));
     } else if (r.vector.empty()) {
-      for (auto& c : keyword_part(r.text, k, ctx)) out.push_back(make_hit(c.id, c.score, nan(), nan(), c.score));
+      for (auto& c : keyword_part(r.text, k, ctx))
+        out.push_back(make_hit(c.id, c.score, nan(), nan(), c.score));
     } else {
       std::size_t depth = r.candidates != 0 ? r.candidates : std::max<std::size_t>(4 * k, 50);
       auto vc = vector_part(r, depth, ctx);
@@ -394,7 +400,8 @@ class collection_state : public extension {
       throw corruption(source + ": bad magic at offset 0");
     std::uint32_t stored = decode_fixed32(bytes.data() + bytes.size() - 4);
     if (stored != checksum32(bytes.substr(0, bytes.size() - 4)))
-      throw corruption(source + ": checksum mismatch at offset " + std::to_string(bytes.size() - 4));
+      throw corruption(source + ": checksum mismatch at offset " +
+                       std::to_string(bytes.size() - 4));
     byte_reader r(bytes.substr(0, bytes.size() - 4), source);
     r.skip(checkpoint_magic.size());
     std::uint32_t version = r.fixed32();
@@ -407,14 +414,16 @@ class collection_state : public extension {
     m.next_label = r.fixed64();
     m.alternative = r.u8();
     std::uint64_t n = r.varint64();
-    if (n > r.remaining() / 11) throw corruption(source + ": " + std::to_string(n) + " entries do not fit");
+    if (n > r.remaining() / 11)
+      throw corruption(source + ": " + std::to_string(n) + " entries do not fit");
     m.entries.reserve(static_cast<std::size_t>(n));
     std::uint64_t last_slot = 0;
     for (std::uint64_t i = 0; i < n; ++i) {
       typename loaded_manifest::entry e;
       std::uint64_t s = r.varint64();
       if (s >= no_slot || (i > 0 && s <= last_slot))
-        throw corruption(source + ": slot numbers out of order at offset " + std::to_string(r.position()));
+        throw corruption(source + ": slot numbers out of order at offset " +
+                         std::to_string(r.position()));
       last_slot = s;
       e.slot = static_cast<std::uint32_t>(s);
       e.id = std::string(r.length_prefixed());
@@ -430,7 +439,8 @@ class collection_state : public extension {
       }
       m.entries.push_back(std::move(e));
     }
-    if (m.next_label > (std::uint64_t{1} << 40)) throw corruption(source + ": next_label too large");
+    if (m.next_label > (std::uint64_t{1} << 40))
+      throw corruption(source + ": next_label too large");
     m.bm25 = std::string(r.length_prefixed());
     if (r.remaining() != 0) throw corruption(source + ": trailing bytes");
     return m;
@@ -523,7 +533,9 @@ class collection_state : public extension {
 
   bm25_options bm25_opts() const {
     bm25_options o{.k1 = cfg_.bm25_k1, .b = cfg_.bm25_b, .idf = cfg_.bm25_idf};
-    if (cfg_.stopwords) o.tokenizer.stopwords = std::shared_ptr<const stopword_set>(&english_stopwords(), [](const stopword_set*) {});
+    if (cfg_.stopwords)
+      o.tokenizer.stopwords =
+          std::shared_ptr<const stopword_set>(&english_stopwords(), [](const stopword_set*) {});
     return o;
   }
   std::uint64_t config_hash() const {
@@ -709,7 +721,8 @@ class collection_state : public extension {
       std::string_view text = d.text;
       if (text.empty() && !cfg_.content_field.empty()) {
         auto it = d.metadata.find(cfg_.content_field);
-        if (it != d.metadata.end() && it->is_string()) text = it->template get_ref<const std::string&>();
+        if (it != d.metadata.end() && it->is_string())
+          text = it->template get_ref<const std::string&>();
       }
       if (!text.empty()) bm25_.add(s, text);
     }
@@ -798,7 +811,8 @@ class collection_state : public extension {
     if (!fs_.exists(path)) return;
     try {
       auto m = parse_manifest(read_file(fs_, path), path);
-      if (m.config_hash != config_hash()) throw corruption(path + ": written for another configuration");
+      if (m.config_hash != config_hash())
+        throw corruption(path + ": written for another configuration");
       std::optional<vector::collection_index> vec;
       if (m.alternative != 255) {
         vec.emplace(vector::collection_index::load(
@@ -816,20 +830,23 @@ class collection_state : public extension {
       std::size_t labels = 0;
       for (auto& e : m.entries) {
         if (slots.size() <= e.slot) slots.resize(e.slot + 1);
-        if (!slot_of.emplace(e.id, e.slot).second) throw corruption(path + ": duplicate document id");
+        if (!slot_of.emplace(e.id, e.slot).second)
+          throw corruption(path + ": duplicate document id");
         slot& x = slots[e.slot];
         x.id = std::move(e.id);
         x.hash = e.hash;
         x.live = true;
         for (auto l : e.labels) {
           if (label_slot[l] != no_slot) throw corruption(path + ": label used twice");
-          if (!vec || !vec->contains(l)) throw corruption(path + ": label missing from the vector index");
+          if (!vec || !vec->contains(l))
+            throw corruption(path + ": label missing from the vector index");
           label_slot[l] = e.slot;
           ++labels;
         }
         x.labels = std::move(e.labels);
       }
-      if (vec && vec->size() != labels) throw corruption(path + ": vector index holds other labels");
+      if (vec && vec->size() != labels)
+        throw corruption(path + ": vector index holds other labels");
       // Valid: adopt it.
       slots_ = std::move(slots);
       slot_of_ = std::move(slot_of);
@@ -891,7 +908,9 @@ class basic_collection {
   [[nodiscard]] const std::string& name() const noexcept { return st_->config().name; }
   [[nodiscard]] const collection_config& config() const noexcept { return st_->config(); }
   [[nodiscard]] collection_info info() const { return st_->info(); }
-  [[nodiscard]] const collection_open_stats& open_stats() const noexcept { return st_->open_stats(); }
+  [[nodiscard]] const collection_open_stats& open_stats() const noexcept {
+    return st_->open_stats();
+  }
   /// Live documents.
   [[nodiscard]] std::size_t count() const { return st_->count(); }
 
@@ -902,7 +921,9 @@ class basic_collection {
     check_live(txn);
     check(d);
     std::string key = st_->doc_key(d.id);
-    if (txn.get(key)) throw already_exists("collection " + name() + ": document " + printable_key(d.id) + " exists");
+    if (txn.get(key))
+      throw already_exists("collection " + name() + ": document " + printable_key(d.id) +
+                           " exists");
     put(txn, key, d);
   }
   /// Adds or replaces a document.
@@ -912,9 +933,13 @@ class basic_collection {
     put(txn, st_->doc_key(d.id), d);
   }
   /// Adds many documents (all new); one callback applies them in one batch.
-  void insert_batch(transaction_type& txn, std::span<const document> docs) { write_batch_of(txn, docs, true); }
+  void insert_batch(transaction_type& txn, std::span<const document> docs) {
+    write_batch_of(txn, docs, true);
+  }
   /// Adds or replaces many documents (no existence reads); applied in one batch.
-  void upsert_batch(transaction_type& txn, std::span<const document> docs) { write_batch_of(txn, docs, false); }
+  void upsert_batch(transaction_type& txn, std::span<const document> docs) {
+    write_batch_of(txn, docs, false);
+  }
 
  private:
   void write_batch_of(transaction_type& txn, std::span<const document> docs, bool must_be_new) {
@@ -925,7 +950,8 @@ class basic_collection {
       check(d);
       std::string key = st_->doc_key(d.id);
       if (must_be_new && txn.get(key))
-        throw already_exists("collection " + name() + ": document " + printable_key(d.id) + " exists");
+        throw already_exists("collection " + name() + ": document " + printable_key(d.id) +
+                             " exists");
       std::string v = encode_document(d, config().dimension);
       put_raw(txn, key, v, d.expires_at_ms);
       changes->push_back({d.id, std::move(v)});
@@ -974,15 +1000,19 @@ class basic_collection {
     db_->transaction([&](transaction_type& t) { insert(t, d); });
   }
   /// insert({.id, .vectors = {vector}, .metadata, .text}).
-  void insert(std::string_view id, std::vector<float> vector, nlohmann::json metadata = nlohmann::json::object(),
-              std::string text = {}) {
-    insert(document{.id = std::string(id), .vectors = {std::move(vector)}, .metadata = std::move(metadata),
+  void insert(std::string_view id, std::vector<float> vector,
+              nlohmann::json metadata = nlohmann::json::object(), std::string text = {}) {
+    insert(document{.id = std::string(id),
+                    .vectors = {std::move(vector)},
+                    .metadata = std::move(metadata),
                     .text = std::move(text)});
   }
   /// A document with several vectors (chunks); searches aggregate them (search_request::aggregate).
   void insert_multi(std::string_view id, std::vector<std::vector<float>> vectors,
                     nlohmann::json metadata = nlohmann::json::object(), std::string text = {}) {
-    insert(document{.id = std::string(id), .vectors = std::move(vectors), .metadata = std::move(metadata),
+    insert(document{.id = std::string(id),
+                    .vectors = std::move(vectors),
+                    .metadata = std::move(metadata),
                     .text = std::move(text)});
   }
   void upsert(const document& d) {
@@ -1030,7 +1060,10 @@ class basic_collection {
                                                       std::size_t k = 10,
                                                       std::optional<double> alpha = std::nullopt,
                                                       metadata_filter filter = {}) const {
-    return search({.vector = std::move(v), .text = std::move(query), .k = k, .filter = std::move(filter),
+    return search({.vector = std::move(v),
+                   .text = std::move(query),
+                   .k = k,
+                   .filter = std::move(filter),
                    .alpha = alpha});
   }
 
@@ -1050,15 +1083,17 @@ class basic_collection {
     validate_document_id(d.id);
     const std::size_t dim = config().dimension;
     for (const auto& v : d.vectors) {
-      if (v.size() != dim) throw dimension_mismatch("collection " + name() + ": document " + printable_key(d.id), dim, v.size());
+      if (v.size() != dim)
+        throw dimension_mismatch("collection " + name() + ": document " + printable_key(d.id), dim,
+                                 v.size());
       for (std::size_t j = 0; j < v.size(); ++j)
         if (!std::isfinite(v[j]))
           throw invalid_argument("collection " + name() + ": document " + printable_key(d.id) +
                                  " has a non-finite value at position " + std::to_string(j));
     }
     if (!d.metadata.is_object())
-      throw invalid_argument("collection " + name() + ": metadata of document " + printable_key(d.id) +
-                             " must be a JSON object");
+      throw invalid_argument("collection " + name() + ": metadata of document " +
+                             printable_key(d.id) + " must be a JSON object");
   }
   static void put_raw(transaction_type& txn, const std::string& key, const std::string& v,
                       std::uint64_t expires_at_ms) {

@@ -53,8 +53,8 @@ inline void validate_name(std::string_view name, const char* what) {
   };
   if (name.empty() || name.size() > 64) bad("must be 1..64 bytes long");
   auto ok = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   };
   for (char c : name)
     if (!ok(c)) bad("may only contain letters, digits, '_', '-' and '.'");
@@ -79,7 +79,8 @@ inline std::string encode_document(const document& d, std::size_t dimension) {
   put_varint64(out, dimension);
   put_varint64(out, d.vectors.size());
   for (const auto& v : d.vectors) {
-    if (v.size() != dimension) throw dimension_mismatch("document " + printable_key(d.id), dimension, v.size());
+    if (v.size() != dimension)
+      throw dimension_mismatch("document " + printable_key(d.id), dimension, v.size());
     std::size_t at = out.size();
     out.resize(at + v.size() * 4);
     for (std::size_t j = 0; j < v.size(); ++j) {
@@ -94,7 +95,8 @@ inline std::string encode_document(const document& d, std::size_t dimension) {
 }
 
 /// Decodes a stored document value; `source` (the key) names it in errors.
-inline document decode_document(std::string_view bytes, std::string_view id, std::string_view source) {
+inline document decode_document(std::string_view bytes, std::string_view id,
+                                std::string_view source) {
   byte_reader r(bytes, source);
   document d;
   d.id = std::string(id);
@@ -102,7 +104,8 @@ inline document decode_document(std::string_view bytes, std::string_view id, std
   if (version != detail::document_version)
     throw corruption(std::string(source) + ": unknown document version " + std::to_string(version));
   std::uint64_t flags = r.varint64();
-  if (flags > 1) throw corruption(std::string(source) + ": unknown document flags " + std::to_string(flags));
+  if (flags > 1)
+    throw corruption(std::string(source) + ": unknown document flags " + std::to_string(flags));
   if (flags & 1) d.expires_at_ms = r.fixed64();
   std::uint64_t dim = r.varint64();
   std::uint64_t count = r.varint64();
@@ -125,7 +128,8 @@ inline document decode_document(std::string_view bytes, std::string_view id, std
     throw corruption(std::string(source) + ": metadata is not a JSON object");
   d.text = std::string(r.length_prefixed());
   if (r.remaining() != 0)
-    throw corruption(std::string(source) + ": " + std::to_string(r.remaining()) + " trailing bytes");
+    throw corruption(std::string(source) + ": " + std::to_string(r.remaining()) +
+                     " trailing bytes");
   return d;
 }
 
@@ -138,15 +142,15 @@ enum class multi_vector_aggregate : std::uint8_t {
 
 /// A collection's configuration (stored as JSON next to its documents; immutable after create).
 struct collection_config {
-  std::string name;                                   ///< required: validate_name rules
-  std::size_t dimension = 0;                          ///< required: floats per vector
+  std::string name;                                      ///< required: validate_name rules
+  std::size_t dimension = 0;                             ///< required: floats per vector
   simd::metric_kind metric = simd::metric_kind::cosine;  ///< cosine (default), l2, inner_product
-  std::size_t m = 16;                                 ///< HNSW links per node (default 16)
-  std::size_t ef_construction = 100;                  ///< HNSW build beam (default 100)
-  std::size_t ef_search = 64;                         ///< HNSW search beam (default 64)
+  std::size_t m = 16;                                    ///< HNSW links per node (default 16)
+  std::size_t ef_construction = 100;                     ///< HNSW build beam (default 100)
+  std::size_t ef_search = 64;                            ///< HNSW search beam (default 64)
   vector::quantization quantization = vector::quantization::none;  ///< none | sq8 | pq
-  std::size_t pq_m = 0;                               ///< PQ subspaces (0: about dimension / 4)
-  bool hybrid = false;                                ///< keep a BM25 index of the text
+  std::size_t pq_m = 0;       ///< PQ subspaces (0: about dimension / 4)
+  bool hybrid = false;        ///< keep a BM25 index of the text
   std::string content_field;  ///< metadata field indexed by BM25 when a document has no text
   double bm25_k1 = 1.2;       ///< BM25 term-frequency saturation (default 1.2)
   double bm25_b = 0.75;       ///< BM25 length normalization (default 0.75)
@@ -202,12 +206,14 @@ struct collection_config {
       try {
         it->get_to(out);
       } catch (const nlohmann::json::exception&) {
-        throw invalid_argument(std::string("collection config: field '") + k + "' has the wrong type");
+        throw invalid_argument(std::string("collection config: field '") + k +
+                               "' has the wrong type");
       }
     };
     field("name", c.name);
     field("dimension", c.dimension);
-    std::string metric = std::string(simd::to_string(c.metric)), quant = vector::to_string(c.quantization);
+    std::string metric = std::string(simd::to_string(c.metric)),
+                quant = vector::to_string(c.quantization);
     field("metric", metric);
     field("quantization", quant);
     field("m", c.m);
@@ -221,8 +227,10 @@ struct collection_config {
     field("stopwords", c.stopwords);
     std::string idf = "lucene";
     field("bm25_idf", idf);
-    if (idf == "robertson") c.bm25_idf = idf_formula::robertson;
-    else if (idf != "lucene") throw invalid_argument("collection config: bm25_idf must be lucene or robertson");
+    if (idf == "robertson")
+      c.bm25_idf = idf_formula::robertson;
+    else if (idf != "lucene")
+      throw invalid_argument("collection config: bm25_idf must be lucene or robertson");
     field("flat_limit", c.flat_limit);
     field("checkpoint_every", c.checkpoint_every);
     c.metric = parse_metric(metric);

@@ -105,8 +105,10 @@ class metadata_filter {
     std::size_t start = 0;
     for (;;) {
       auto dot = field.find('.', start);
-      std::string part = field.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-      if (part.empty()) throw invalid_argument(where + ": field '" + field + "' has an empty component");
+      std::string part =
+          field.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      if (part.empty())
+        throw invalid_argument(where + ": field '" + field + "' has an empty component");
       out.push_back(std::move(part));
       if (dot == std::string::npos) break;
       start = dot + 1;
@@ -124,15 +126,24 @@ class metadata_filter {
     }
     for (auto& [o, arg] : v.items()) {
       op kind;
-      if (o == "$eq") kind = op::eq;
-      else if (o == "$ne") kind = op::ne;
-      else if (o == "$gt") kind = op::gt;
-      else if (o == "$gte") kind = op::gte;
-      else if (o == "$lt") kind = op::lt;
-      else if (o == "$lte") kind = op::lte;
-      else if (o == "$in") kind = op::in;
-      else if (o == "$nin") kind = op::nin;
-      else throw invalid_argument(where + ": unknown operator " + o + " on field '" + field + "'");
+      if (o == "$eq")
+        kind = op::eq;
+      else if (o == "$ne")
+        kind = op::ne;
+      else if (o == "$gt")
+        kind = op::gt;
+      else if (o == "$gte")
+        kind = op::gte;
+      else if (o == "$lt")
+        kind = op::lt;
+      else if (o == "$lte")
+        kind = op::lte;
+      else if (o == "$in")
+        kind = op::in;
+      else if (o == "$nin")
+        kind = op::nin;
+      else
+        throw invalid_argument(where + ": unknown operator " + o + " on field '" + field + "'");
       if ((kind == op::in || kind == op::nin) && !arg.is_array())
         throw invalid_argument(where + ": " + o + " on field '" + field + "' needs an array");
       if ((kind == op::gt || kind == op::gte || kind == op::lt || kind == op::lte) &&
@@ -143,7 +154,8 @@ class metadata_filter {
     }
   }
 
-  static const nlohmann::json* resolve(const nlohmann::json& doc, const std::vector<std::string>& path) {
+  static const nlohmann::json* resolve(const nlohmann::json& doc,
+                                       const std::vector<std::string>& path) {
     const nlohmann::json* cur = &doc;
     for (const auto& p : path) {
       if (!cur->is_object()) return nullptr;

@@ -68,10 +68,10 @@ struct cache_item {
 };
 
 struct cache_stats {
-  std::size_t count = 0;        ///< live entries
-  std::uint64_t hits = 0;       ///< cache_get calls that returned an entry (since open)
-  std::uint64_t misses = 0;     ///< cache_get calls that returned none
-  double hit_rate = 0;          ///< hits / (hits + misses); 0 before the first lookup
+  std::size_t count = 0;         ///< live entries
+  std::uint64_t hits = 0;        ///< cache_get calls that returned an entry (since open)
+  std::uint64_t misses = 0;      ///< cache_get calls that returned none
+  double hit_rate = 0;           ///< hits / (hits + misses); 0 before the first lookup
   std::uint64_t size_bytes = 0;  ///< stored bytes of the live entries
 };
 
@@ -136,8 +136,10 @@ class basic_namespace {
                                 std::string display_name = {}) {
     validate_name(name, "namespace");
     db.transaction([&](transaction_type& t) {
-      if (t.get(detail::ns_registry_key(name))) throw already_exists("namespace " + std::string(name) + " exists");
-      nlohmann::json j{{"created_at", detail::now_ms()}, {"labels", labels}, {"display_name", display_name}};
+      if (t.get(detail::ns_registry_key(name)))
+        throw already_exists("namespace " + std::string(name) + " exists");
+      nlohmann::json j{
+          {"created_at", detail::now_ms()}, {"labels", labels}, {"display_name", display_name}};
       t.put(detail::ns_registry_key(name), j.dump());
     });
     return basic_namespace(db, name);
@@ -145,10 +147,12 @@ class basic_namespace {
   /// The existing namespace; `not_found` otherwise.
   static basic_namespace open(Db& db, std::string_view name) {
     validate_name(name, "namespace");
-    if (!db.get(detail::ns_registry_key(name))) throw not_found("namespace " + std::string(name) + " does not exist");
+    if (!db.get(detail::ns_registry_key(name)))
+      throw not_found("namespace " + std::string(name) + " does not exist");
     return basic_namespace(db, name);
   }
-  static basic_namespace get_or_create(Db& db, std::string_view name, namespace_labels labels = {}) {
+  static basic_namespace get_or_create(Db& db, std::string_view name,
+                                       namespace_labels labels = {}) {
     validate_name(name, "namespace");
     db.transaction([&](transaction_type& t) {
       if (t.get(detail::ns_registry_key(name))) return;
@@ -197,9 +201,11 @@ class basic_namespace {
   static void remove(Db& db, std::string_view name, bool force = false) {
     validate_name(name, "namespace");
     const std::string prefix = detail::ns_prefix(name);
-    if (!db.get(detail::ns_registry_key(name))) throw not_found("namespace " + std::string(name) + " does not exist");
+    if (!db.get(detail::ns_registry_key(name)))
+      throw not_found("namespace " + std::string(name) + " does not exist");
     if (!force && db.scan_prefix(prefix).valid())
-      throw invalid_argument("namespace " + std::string(name) + " is not empty (delete it with force)");
+      throw invalid_argument("namespace " + std::string(name) +
+                             " is not empty (delete it with force)");
     db.del(detail::ns_registry_key(name));
     delete_prefix(db, prefix);
     db.extensions().erase_prefix("coll:" + prefix);
@@ -228,12 +234,17 @@ class basic_namespace {
 
   // ---- namespace-scoped KV (keys relative to the namespace) ----
 
-  std::uint64_t put(std::string_view key, std::string_view value) { return db_->put(kv_key(key), value); }
+  std::uint64_t put(std::string_view key, std::string_view value) {
+    return db_->put(kv_key(key), value);
+  }
   template <class Rep, class Period>
-  std::uint64_t put(std::string_view key, std::string_view value, std::chrono::duration<Rep, Period> ttl) {
+  std::uint64_t put(std::string_view key, std::string_view value,
+                    std::chrono::duration<Rep, Period> ttl) {
     return db_->put(kv_key(key), value, ttl);
   }
-  [[nodiscard]] std::optional<std::string> get(std::string_view key) const { return db_->get(kv_key(key)); }
+  [[nodiscard]] std::optional<std::string> get(std::string_view key) const {
+    return db_->get(kv_key(key));
+  }
   [[nodiscard]] bool exists(std::string_view key) const { return db_->exists(kv_key(key)); }
   std::uint64_t del(std::string_view key) { return db_->del(kv_key(key)); }
   /// Keys starting with `prefix` (may be empty: the whole namespace), prefix hidden.
@@ -242,14 +253,20 @@ class basic_namespace {
                                                   kv_prefix().size());
   }
   // In the caller's transaction:
-  void put(transaction_type& t, std::string_view key, std::string_view value) { t.put(kv_key(key), value); }
-  std::optional<std::string> get(transaction_type& t, std::string_view key) { return t.get(kv_key(key)); }
+  void put(transaction_type& t, std::string_view key, std::string_view value) {
+    t.put(kv_key(key), value);
+  }
+  std::optional<std::string> get(transaction_type& t, std::string_view key) {
+    return t.get(kv_key(key));
+  }
   void del(transaction_type& t, std::string_view key) { t.del(kv_key(key)); }
 
   /// The namespace's KV prefix ("\x01n/<name>/k/") and a key under it (for tools and the
   /// atomic writer; validates nothing but emptiness).
   [[nodiscard]] std::string kv_prefix() const { return prefix_ + "k/"; }
-  [[nodiscard]] std::string kv_key(std::string_view key) const { return prefix_ + "k/" + std::string(key); }
+  [[nodiscard]] std::string kv_key(std::string_view key) const {
+    return prefix_ + "k/" + std::string(key);
+  }
 
   // ---- collections ----
 
@@ -273,7 +290,8 @@ class basic_namespace {
     validate_name(name, "collection");
     std::string prefix = coll_prefix(name);
     auto cfg = db_->get(prefix + "config");
-    if (!cfg) throw not_found("collection " + std::string(name) + " does not exist in namespace " + name_);
+    if (!cfg)
+      throw not_found("collection " + std::string(name) + " does not exist in namespace " + name_);
     return collection_type(*db_, state_for(prefix, coll_dir(name), *cfg, name));
   }
   collection_type get_collection(std::string_view name) const { return collection(name); }
@@ -287,7 +305,8 @@ class basic_namespace {
     for (auto [k, v] : db_->scan_prefix(p)) {
       auto rest = k.substr(p.size());
       auto slash = rest.find('/');
-      if (slash != std::string_view::npos && rest.substr(slash + 1) == "config") out.emplace_back(rest.substr(0, slash));
+      if (slash != std::string_view::npos && rest.substr(slash + 1) == "config")
+        out.emplace_back(rest.substr(0, slash));
     }
     return out;
   }
@@ -359,7 +378,8 @@ class basic_namespace {
       return std::nullopt;
     }
     st->second->hits.fetch_add(1, std::memory_order_relaxed);
-    return cache_entry{hits[0].id, std::move(d->text), hits[0].score, d->metadata.value("metadata", nlohmann::json::object())};
+    return cache_entry{hits[0].id, std::move(d->text), hits[0].score,
+                       d->metadata.value("metadata", nlohmann::json::object())};
   }
   bool cache_delete(std::string_view cache, std::string_view key) {
     validate_name(cache, "cache");
@@ -401,10 +421,18 @@ class basic_namespace {
   basic_namespace(Db& db, std::string_view name)
       : db_(&db), name_(name), prefix_(detail::ns_prefix(name)) {}
 
-  std::string coll_prefix(std::string_view coll) const { return prefix_ + "c/" + std::string(coll) + "/"; }
-  std::string cache_prefix(std::string_view cache) const { return prefix_ + "q/" + std::string(cache) + "/"; }
-  std::string ns_dir() const { return path_join(path_join(db_->directory(), "collections"), name_); }
-  std::string coll_dir(std::string_view coll) const { return path_join(ns_dir(), "c." + std::string(coll)); }
+  std::string coll_prefix(std::string_view coll) const {
+    return prefix_ + "c/" + std::string(coll) + "/";
+  }
+  std::string cache_prefix(std::string_view cache) const {
+    return prefix_ + "q/" + std::string(cache) + "/";
+  }
+  std::string ns_dir() const {
+    return path_join(path_join(db_->directory(), "collections"), name_);
+  }
+  std::string coll_dir(std::string_view coll) const {
+    return path_join(ns_dir(), "c." + std::string(coll));
+  }
 
   static nlohmann::json parse_registry(const std::string& v, std::string_view name) {
     auto j = nlohmann::json::parse(v, nullptr, false);
@@ -414,10 +442,12 @@ class basic_namespace {
   }
 
   std::shared_ptr<state_type> state_for(const std::string& prefix, const std::string& dir,
-                                        const std::string& config_json, std::string_view name) const {
+                                        const std::string& config_json,
+                                        std::string_view name) const {
     return db_->extensions().template get_or_create<state_type>("coll:" + prefix, [&] {
       auto j = nlohmann::json::parse(config_json, nullptr, false);
-      if (j.is_discarded()) throw corruption("collection " + std::string(name) + ": stored configuration is not JSON");
+      if (j.is_discarded())
+        throw corruption("collection " + std::string(name) + ": stored configuration is not JSON");
       auto cfg = collection_config::from_json(j);
       auto st = std::make_shared<state_type>(std::move(cfg), prefix, dir, db_->file_system());
       st->open(*db_);
@@ -427,13 +457,14 @@ class basic_namespace {
 
   // The cache's collection state and counters; created on the first put (dimension from the
   // embedding), else null when the cache does not exist.
-  std::optional<std::pair<std::shared_ptr<state_type>, std::shared_ptr<detail::cache_counters>>> cache_state(
-      std::string_view cache, std::size_t dimension, bool create) {
+  std::optional<std::pair<std::shared_ptr<state_type>, std::shared_ptr<detail::cache_counters>>>
+  cache_state(std::string_view cache, std::size_t dimension, bool create) {
     std::string prefix = cache_prefix(cache);
     auto cfg = db_->get(prefix + "config");
     if (!cfg) {
       if (!create) return std::nullopt;
-      collection_config c{.name = std::string(cache), .dimension = dimension, .metric = simd::metric_kind::cosine};
+      collection_config c{
+          .name = std::string(cache), .dimension = dimension, .metric = simd::metric_kind::cosine};
       c.validate();
       db_->transaction([&](transaction_type& t) {
         if (!t.get(prefix + "config")) t.put(prefix + "config", c.to_json().dump());

@@ -57,14 +57,14 @@ struct label_predicate {
 };
 
 struct collection_index_options {
-  std::size_t dimension = 0;                   ///< required: floats per vector
-  metric_kind metric = metric_kind::cosine;    ///< cosine (default), l2 or inner_product
-  std::size_t m = 16;                          ///< HNSW links per node (default 16)
-  std::size_t ef_construction = 100;           ///< HNSW build beam (default 100)
-  std::size_t ef_search = 64;                  ///< HNSW search beam (default 64)
-  quantization quant = quantization::none;     ///< graph codes (default none: float32)
-  std::size_t pq_m = 0;                        ///< PQ subspaces (0: dimension / 4, rounded to a divisor)
-  std::size_t flat_limit = 1000;               ///< vectors held exactly before the graph is built
+  std::size_t dimension = 0;                 ///< required: floats per vector
+  metric_kind metric = metric_kind::cosine;  ///< cosine (default), l2 or inner_product
+  std::size_t m = 16;                        ///< HNSW links per node (default 16)
+  std::size_t ef_construction = 100;         ///< HNSW build beam (default 100)
+  std::size_t ef_search = 64;                ///< HNSW search beam (default 64)
+  quantization quant = quantization::none;   ///< graph codes (default none: float32)
+  std::size_t pq_m = 0;           ///< PQ subspaces (0: dimension / 4, rounded to a divisor)
+  std::size_t flat_limit = 1000;  ///< vectors held exactly before the graph is built
 
   void validate() const {
     auto bad = [](const std::string& w) { throw invalid_argument("collection index: " + w); };
@@ -100,10 +100,9 @@ class collection_index {
   using l2m = simd::l2<>;
   using ipm = simd::inner_product<>;
   using cosm = simd::cosine;
-  using variant_t =
-      std::variant<flat<l2m>, flat<ipm>, flat<cosm>, graph<l2m>, graph<ipm>, graph<cosm>,
-                   graph_sq8<l2m>, graph_sq8<ipm>, graph_sq8<cosm>, graph_pq<l2m>, graph_pq<ipm>,
-                   graph_pq<cosm>>;
+  using variant_t = std::variant<flat<l2m>, flat<ipm>, flat<cosm>, graph<l2m>, graph<ipm>,
+                                 graph<cosm>, graph_sq8<l2m>, graph_sq8<ipm>, graph_sq8<cosm>,
+                                 graph_pq<l2m>, graph_pq<ipm>, graph_pq<cosm>>;
 
  public:
   explicit collection_index(const collection_index_options& o) : o_(o), idx_(make_flat(o)) {
@@ -115,7 +114,9 @@ class collection_index {
   const collection_index_options& options() const noexcept { return o_; }
   std::size_t dimension() const noexcept { return o_.dimension; }
   /// flat or hnsw.
-  index_kind kind() const noexcept { return idx_.index() < 3 ? index_kind::flat : index_kind::hnsw; }
+  index_kind kind() const noexcept {
+    return idx_.index() < 3 ? index_kind::flat : index_kind::hnsw;
+  }
   std::size_t size() const {
     return std::visit([](const auto& i) { return i.size(); }, idx_);
   }
@@ -133,7 +134,8 @@ class collection_index {
   /// Adds n row-major vectors under new labels; builds the graph once flat_limit is reached.
   void add(const float* x, const label_t* labels, std::size_t n, std::size_t threads = 0) {
     if (n == 0) return;
-    if (kind() == index_kind::flat && size() + n >= o_.flat_limit) promote(x, labels, n, threads);
+    if (kind() == index_kind::flat && size() + n >= o_.flat_limit)
+      promote(x, labels, n, threads);
     else
       std::visit(
           [&](auto& i) {
@@ -174,7 +176,8 @@ class collection_index {
                                std::uint8_t alternative) {
     o.validate();
     collection_index c(o);
-    c.idx_ = load_alt(fs, path, alternative, std::make_index_sequence<std::variant_size_v<variant_t>>{});
+    c.idx_ =
+        load_alt(fs, path, alternative, std::make_index_sequence<std::variant_size_v<variant_t>>{});
     if (c.dimension() != std::visit([](const auto& i) { return i.dimension(); }, c.idx_))
       throw corruption(path + ": index dimension differs from the collection's");
     return c;
@@ -247,10 +250,10 @@ class collection_index {
                     labels, n, threads);
         break;
       case quantization::pq:
-        build_graph(graph_pq<M>(h, pq({.dimension = o_.dimension,
-                                       .m = o_.pq_subspaces(),
-                                       .metric = o_.metric})),
-                    x, labels, n, threads);
+        build_graph(
+            graph_pq<M>(
+                h, pq({.dimension = o_.dimension, .m = o_.pq_subspaces(), .metric = o_.metric})),
+            x, labels, n, threads);
         break;
     }
   }
