@@ -81,10 +81,10 @@ std::vector<std::size_t> exact_counts(const std::vector<std::string>& texts) {
 
 using mem_db = basic_database<memory_storage>;
 
-const char* vocab[] = {"refund",   "order",   "shipping", "delay",    "battery",  "screen",
-                       "warranty", "invoice", "account",  "password", "upgrade",  "cancel",
-                       "the",      "was",     "my",       "please",   "received", "yesterday",
-                       "customer", "support", "replacement", "tracking", "number", "damaged"};
+const char* vocab[] = {"refund",   "order",   "shipping",    "delay",    "battery",  "screen",
+                       "warranty", "invoice", "account",     "password", "upgrade",  "cancel",
+                       "the",      "was",     "my",          "please",   "received", "yesterday",
+                       "customer", "support", "replacement", "tracking", "number",   "damaged"};
 
 struct fixture {
   mem_db db = mem_db::open("/ctx", {}, memory_fs{});
@@ -101,8 +101,9 @@ struct fixture {
       s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
       return s + ".";
     };
-    db.put("users/alice",
-           R"({"name":"Alice Martin","plan":"pro","email":"alice@example.com","since":"2021-04-03","prefs":{"lang":"en","tz":"Europe/Paris"}})");
+    db.put(
+        "users/alice",
+        R"({"name":"Alice Martin","plan":"pro","email":"alice@example.com","since":"2021-04-03","prefs":{"lang":"en","tz":"Europe/Paris"}})");
     for (int i = 0; i < 2000; ++i) {
       char key[32];
       std::snprintf(key, sizeof key, "messages/%06d", i);
@@ -135,9 +136,16 @@ struct fixture {
                  "You are the support assistant of an online electronics shop.\n"
                  "Answer from the knowledge base; cite article ids.\n"
                  "If you are unsure, ask one clarifying question.")
-        .section("USER", 1).get("users/alice.{name, plan, since, prefs.lang}").done()
-        .section("HISTORY", 2).last(120, "messages").where_eq("session", "$session").done()
-        .section("KNOWLEDGE", 3).search("kb", "$question", 40).done();
+        .section("USER", 1)
+        .get("users/alice.{name, plan, since, prefs.lang}")
+        .done()
+        .section("HISTORY", 2)
+        .last(120, "messages")
+        .where_eq("session", "$session")
+        .done()
+        .section("KNOWLEDGE", 3)
+        .search("kb", "$question", 40)
+        .done();
     return b;
   }
 };
@@ -150,8 +158,8 @@ int main() {
                                     context_format::markdown, context_format::text};
   const truncation_mode modes[] = {truncation_mode::tail_drop, truncation_mode::head_drop,
                                    truncation_mode::proportional};
-  std::vector<std::size_t> budgets = {50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000,
-                                      4000, 5000, 6000, 8000};
+  std::vector<std::size_t> budgets = {50,   100,  200,  300,  500,  750,  1000,
+                                      1500, 2000, 3000, 4000, 5000, 6000, 8000};
   struct item {
     context_format f;
     truncation_mode m;

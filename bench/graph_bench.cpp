@@ -52,14 +52,18 @@ workload make_workload(const config& c) {
   w.edges.reserve(c.nodes * c.degree);
   for (std::size_t i = 0; i < c.nodes; ++i) {
     for (std::size_t d = 0; d < c.degree; ++d) {
-      w.edges.emplace_back(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(rng() % c.nodes));
+      w.edges.emplace_back(static_cast<std::uint32_t>(i),
+                           static_cast<std::uint32_t>(rng() % c.nodes));
     }
   }
-  for (std::size_t i = 0; i < c.queries; ++i) w.probe.push_back(static_cast<std::uint32_t>(rng() % c.nodes));
+  for (std::size_t i = 0; i < c.queries; ++i)
+    w.probe.push_back(static_cast<std::uint32_t>(rng() % c.nodes));
   return w;
 }
 
-const char* etype(std::size_t i) { return i % 3 == 0 ? "knows" : i % 3 == 1 ? "works_on" : "cites"; }
+const char* etype(std::size_t i) {
+  return i % 3 == 0 ? "knows" : i % 3 == 1 ? "works_on" : "cites";
+}
 
 struct result {
   std::string system, op;
@@ -182,10 +186,11 @@ std::vector<result> run_sqlite(const config& c, const workload& w) {
   sqlite_graph s;
   sqlite3_open(path.c_str(), &s.db);
   s.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-262144;");
-  s.exec("CREATE TABLE nodes(id TEXT PRIMARY KEY, type TEXT, props TEXT) WITHOUT ROWID;"
-         "CREATE TABLE edges(src TEXT, type TEXT, dst TEXT, props TEXT,"
-         " PRIMARY KEY(src, type, dst)) WITHOUT ROWID;"
-         "CREATE INDEX edges_in ON edges(dst, type, src);");
+  s.exec(
+      "CREATE TABLE nodes(id TEXT PRIMARY KEY, type TEXT, props TEXT) WITHOUT ROWID;"
+      "CREATE TABLE edges(src TEXT, type TEXT, dst TEXT, props TEXT,"
+      " PRIMARY KEY(src, type, dst)) WITHOUT ROWID;"
+      "CREATE INDEX edges_in ON edges(dst, type, src);");
   std::vector<result> out;
   stopwatch sw;
   auto* put_node = s.prepare("INSERT INTO nodes VALUES(?, ?, ?)");
@@ -197,7 +202,8 @@ std::vector<result> run_sqlite(const config& c, const workload& w) {
       std::string id = nid(j), props = "{\"n\":" + std::to_string(j) + "}";
       sqlite3_bind_text(put_node, 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
       sqlite3_bind_text(put_node, 2, j % 2 ? "person" : "doc", -1, SQLITE_STATIC);
-      sqlite3_bind_text(put_node, 3, props.data(), static_cast<int>(props.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_text(put_node, 3, props.data(), static_cast<int>(props.size()),
+                        SQLITE_TRANSIENT);
       sqlite3_step(put_node);
       sqlite3_reset(put_node);
     }
@@ -226,9 +232,8 @@ std::vector<result> run_sqlite(const config& c, const workload& w) {
     sw.reset();
     for (auto q : w.probe) {
       std::vector<std::pair<std::string, std::string>> nb;
-      s.each(dir == 0 ? s.out : s.in, nid(q), [&](std::string_view t, std::string_view id) {
-        nb.emplace_back(t, id);
-      });
+      s.each(dir == 0 ? s.out : s.in, nid(q),
+             [&](std::string_view t, std::string_view id) { nb.emplace_back(t, id); });
       items += nb.size();
     }
     out.push_back({"sqlite", dir == 0 ? "neighbors_out" : "neighbors_in", sw.seconds(),
@@ -297,13 +302,20 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     std::size_t v = std::strtoull(argv[i + 1], nullptr, 10);
-    if (a == "--nodes") c.nodes = v;
-    else if (a == "--degree") c.degree = v;
-    else if (a == "--queries") c.queries = v;
-    else if (a == "--traversals") c.traversals = v;
-    else if (a == "--dir") c.dir = argv[i + 1];
+    if (a == "--nodes")
+      c.nodes = v;
+    else if (a == "--degree")
+      c.degree = v;
+    else if (a == "--queries")
+      c.queries = v;
+    else if (a == "--traversals")
+      c.traversals = v;
+    else if (a == "--dir")
+      c.dir = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: graph_bench [--nodes N] [--degree D] [--queries Q] [--traversals T] [--dir DIR]\n");
+      std::fprintf(stderr,
+                   "usage: graph_bench [--nodes N] [--degree D] [--queries Q] [--traversals T] "
+                   "[--dir DIR]\n");
       return 2;
     }
   }

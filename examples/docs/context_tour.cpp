@@ -23,8 +23,8 @@ int main() {
     for (int i = 0; i < 30; ++i) {
       char key[32];
       std::snprintf(key, sizeof key, "messages/%04d", i);
-      db.put(key, R"({"session": "s1", "role": "user", "text": "question )" +
-                      std::to_string(i) + "\"}");
+      db.put(key,
+             R"({"session": "s1", "role": "user", "text": "question )" + std::to_string(i) + "\"}");
     }
     sochdb::bm25_index index;
     index.add(1, "refunds are paid within 14 days");
@@ -43,9 +43,16 @@ int main() {
                    .with_search("kb", sochdb::text_index_search(
                                           index, sochdb::kv_document_loader(db, "kb/")))
                    .literal("SYSTEM", 0, "You are a helpful assistant.")
-                   .section("USER", 1).get("users/$user.{name, plan}").done()
-                   .section("HISTORY", 2).last(10, "messages").where_eq("session", "$session").done()
-                   .section("KNOWLEDGE", 3).search("kb", "$question", 2).done()
+                   .section("USER", 1)
+                   .get("users/$user.{name, plan}")
+                   .done()
+                   .section("HISTORY", 2)
+                   .last(10, "messages")
+                   .where_eq("session", "$session")
+                   .done()
+                   .section("KNOWLEDGE", 3)
+                   .search("kb", "$question", 2)
+                   .done()
                    .execute();
     std::printf("%s\n\n%zu of %zu tokens\n", ctx.text.c_str(), ctx.total_tokens, ctx.budget);
     for (auto& s : ctx.sections) {
@@ -60,7 +67,9 @@ int main() {
                      .with_budget(60)
                      .for_session("s1")
                      .literal("SYSTEM", 0, "You are a helpful assistant.")
-                     .section("HISTORY", 1).last(10, "messages").done()
+                     .section("HISTORY", 1)
+                     .last(10, "messages")
+                     .done()
                      .execute();
     // small.sections[1].truncated: the oldest messages that fit are kept, the rest are listed
     // in small.dropped ({"HISTORY", first, count, whole_section = false}).
@@ -74,7 +83,9 @@ int main() {
     };
     auto rough = sochdb::context_builder(db, bytes_over_4{})
                      .with_budget(100)
-                     .section("HISTORY", 0).last(30, "messages").done()
+                     .section("HISTORY", 0)
+                     .last(30, "messages")
+                     .done()
                      .execute();
     // [counter]
     EXPECT((rough.text.size() + 3) / 4 <= 100);

@@ -106,12 +106,14 @@ inline int cmd_graph(context& ctx, const std::vector<std::string>& args) {
       .value("--weight")
       .parse();
   const auto& pos = p.positionals();
-  if (pos.empty()) throw usage_error("graph: expected a subcommand (node, edge, neighbors, traverse, path)");
+  if (pos.empty())
+    throw usage_error("graph: expected a subcommand (node, edge, neighbors, traverse, path)");
   std::string sub = pos[0];
   std::string ns = p.get_or("--ns", "default");
   if (ns.empty()) throw usage_error("graph: --ns must not be empty");
   auto need = [&](std::size_t lo, std::size_t hi, const char* what) {
-    if (pos.size() < lo || pos.size() > hi) throw usage_error("graph " + sub + ": expected " + what);
+    if (pos.size() < lo || pos.size() > hi)
+      throw usage_error("graph " + sub + ": expected " + what);
   };
   auto types = split_list(p.get_or("--types", ""));
   std::size_t depth = static_cast<std::size_t>(p.get_int("--depth", -1, 0, 1000));
@@ -125,7 +127,8 @@ inline int cmd_graph(context& ctx, const std::vector<std::string>& args) {
     std::string what = sub + " " + op;
     if (sub == "node" && op == "put") {
       need(4, 5, "node put ID TYPE [PROPS_JSON]");
-      g.put_node(pos[2], pos[3], pos.size() == 5 ? parse_props("graph node put", pos[4]) : json::object());
+      g.put_node(pos[2], pos[3],
+                 pos.size() == 5 ? parse_props("graph node put", pos[4]) : json::object());
     } else if (sub == "node" && op == "get") {
       need(3, 3, "node get ID");
       auto n = g.get_node(pos[2]);
@@ -133,7 +136,8 @@ inline int cmd_graph(context& ctx, const std::vector<std::string>& args) {
       print(ctx, node_json(*n));
     } else if (sub == "node" && op == "del") {
       need(3, 3, "node del ID");
-      if (!g.delete_node(pos[2])) throw command_failed("not found: node " + sochdb::printable_key(pos[2]));
+      if (!g.delete_node(pos[2]))
+        throw command_failed("not found: node " + sochdb::printable_key(pos[2]));
     } else if (sub == "edge" && op == "add") {
       need(5, 6, "edge add FROM TYPE TO [PROPS_JSON]");
       g.add_edge(pos[2], pos[3], pos[4],
@@ -152,12 +156,13 @@ inline int cmd_graph(context& ctx, const std::vector<std::string>& args) {
   }
   if (sub == "neighbors") {
     need(2, 2, "neighbors ID");
-    if (!g.get_node(pos[1])) throw command_failed("not found: node " + sochdb::printable_key(pos[1]));
+    if (!g.get_node(pos[1]))
+      throw command_failed("not found: node " + sochdb::printable_key(pos[1]));
     json rows = json::array();
     for (auto& n : g.neighbors(pos[1], parse_direction(p, "graph neighbors"), types)) {
       rows.push_back(json{{"id", n.id},
-                      {"edge_type", n.edge_type},
-                      {"direction", n.dir == sochdb::direction::outgoing ? "out" : "in"}});
+                          {"edge_type", n.edge_type},
+                          {"direction", n.dir == sochdb::direction::outgoing ? "out" : "in"}});
     }
     print(ctx, json{{"neighbors", rows}});
     return 0;
@@ -222,11 +227,14 @@ constexpr std::string_view context_usage =
     "Builds an LLM context from the database as the JSON spec describes and prints its text.\n"
     "The spec (docs/context.md):\n"
     "  {\"session\": \"s1\", \"budget\": 4096, \"format\": \"toon|json|markdown|text\",\n"
-    "   \"truncation\": \"tail_drop|head_drop|proportional|strict\", \"vars\": {\"user\": \"alice\"},\n"
+    "   \"truncation\": \"tail_drop|head_drop|proportional|strict\", \"vars\": {\"user\": "
+    "\"alice\"},\n"
     "   \"sections\": [\n"
     "     {\"name\": \"SYSTEM\", \"priority\": 0, \"kind\": \"literal\", \"text\": \"...\"},\n"
-    "     {\"name\": \"USER\", \"priority\": 1, \"kind\": \"get\", \"path\": \"users/$user.{name}\"},\n"
-    "     {\"name\": \"HISTORY\", \"priority\": 2, \"kind\": \"last\", \"table\": \"messages\", \"n\": 10,\n"
+    "     {\"name\": \"USER\", \"priority\": 1, \"kind\": \"get\", \"path\": "
+    "\"users/$user.{name}\"},\n"
+    "     {\"name\": \"HISTORY\", \"priority\": 2, \"kind\": \"last\", \"table\": \"messages\", "
+    "\"n\": 10,\n"
     "      \"where\": {\"session\": \"$session\"}}]}\n"
     "\n"
     "options:\n"
@@ -267,19 +275,19 @@ inline int cmd_context(context& ctx, const std::vector<std::string>& args) {
   json secs = json::array(), dropped = json::array();
   for (auto& s : r.sections) {
     secs.push_back(json{{"name", s.name},
-                    {"priority", s.priority},
-                    {"kind", s.kind},
-                    {"rows", s.rows},
-                    {"rows_kept", s.rows_kept},
-                    {"tokens", s.tokens},
-                    {"truncated", s.truncated},
-                    {"dropped", s.dropped}});
+                        {"priority", s.priority},
+                        {"kind", s.kind},
+                        {"rows", s.rows},
+                        {"rows_kept", s.rows_kept},
+                        {"tokens", s.tokens},
+                        {"truncated", s.truncated},
+                        {"dropped", s.dropped}});
   }
   for (auto& d : r.dropped) {
     dropped.push_back(json{{"section", d.section},
-                       {"first", d.first},
-                       {"count", d.count},
-                       {"whole_section", d.whole_section}});
+                           {"first", d.first},
+                           {"count", d.count},
+                           {"whole_section", d.whole_section}});
   }
   ctx.out << json{{"text", r.text},
                   {"total_tokens", r.total_tokens},

@@ -35,8 +35,8 @@ struct word_counter {
 };
 static_assert(token_counter<word_counter>);
 
-const char* words[] = {"refund", "order",   "shipping", "delay",  "battery", "screen",
-                       "warranty", "invoice", "account", "password", "upgrade", "cancel"};
+const char* words[] = {"refund",   "order",   "shipping", "delay",    "battery", "screen",
+                       "warranty", "invoice", "account",  "password", "upgrade", "cancel"};
 
 // The fixture: users, 1200 messages over 4 sessions, 200 documents with a BM25 index.
 struct fixture {
@@ -44,7 +44,9 @@ struct fixture {
   bm25_index index;
   fixture() {
     std::mt19937_64 rng(1234);
-    db.put("users/alice", R"({"name":"Alice","plan":"pro","email":"alice@example.com","prefs":{"lang":"en","tz":"UTC"}})");
+    db.put(
+        "users/alice",
+        R"({"name":"Alice","plan":"pro","email":"alice@example.com","prefs":{"lang":"en","tz":"UTC"}})");
     db.put("users/bob", R"({"name":"Bob","plan":"free","email":"bob@example.com"})");
     for (int i = 0; i < 1200; ++i) {
       char key[32];
@@ -117,8 +119,7 @@ TEST_CASE("context: sources, variables and field selection") {
   fixture fx;
   auto r = fx.agent(100000, context_format::json, truncation_mode::strict).execute();
   auto j = context_value::parse(r.text);
-  CHECK(j["SYSTEM"] ==
-        "You are a support assistant.\nAnswer from the knowledge below.\nBe brief.");
+  CHECK(j["SYSTEM"] == "You are a support assistant.\nAnswer from the knowledge below.\nBe brief.");
   CHECK(j["USER"] == context_value::parse(R"({"name":"Alice","plan":"pro","prefs.lang":"en"})"));
   REQUIRE(j["HISTORY"].size() == 200);
   for (auto& m : j["HISTORY"]) CHECK(m["session"] == "s1");
@@ -153,13 +154,23 @@ TEST_CASE("context: sources, variables and field selection") {
   // get: whole value, dotted path fallback, missing key = empty section, $$ escape.
   auto g = fx.builder()
                .format(context_format::json)
-               .section("A", 0).get("users/bob").done()
-               .section("B", 1).get("users.alice.{email}").done()
-               .section("C", 2).get("users/nobody").done()
-               .section("D", 3).get("users/alice.{missing}").done()
+               .section("A", 0)
+               .get("users/bob")
+               .done()
+               .section("B", 1)
+               .get("users.alice.{email}")
+               .done()
+               .section("C", 2)
+               .get("users/nobody")
+               .done()
+               .section("D", 3)
+               .get("users/alice.{missing}")
+               .done()
                .execute();
-  CHECK(context_value::parse(g.text) ==
-        context_value::parse(R"({"A":{"name":"Bob","plan":"free","email":"bob@example.com"},"B":{"email":"alice@example.com"}})"));
+  CHECK(
+      context_value::parse(g.text) ==
+      context_value::parse(
+          R"({"A":{"name":"Bob","plan":"free","email":"bob@example.com"},"B":{"email":"alice@example.com"}})"));
   CHECK(g.sections[2].rows == 0);
   CHECK_FALSE(g.sections[2].dropped);
 
@@ -189,7 +200,9 @@ TEST_CASE("context: embedding search through the vector adapter, custom sources"
                .format(context_format::json)
                .set_var("emb", context_value::array({6.9, 0.0, 1.0}))
                .with_search("images", vector_index_search(idx, kv_document_loader(db, "img/")))
-               .section("IMAGES", 0).search("images", "$emb", 3).done()
+               .section("IMAGES", 0)
+               .search("images", "$emb", 3)
+               .done()
                .execute();
   auto j = context_value::parse(r.text);
   REQUIRE(j["IMAGES"].size() == 3);
@@ -199,7 +212,9 @@ TEST_CASE("context: embedding search through the vector adapter, custom sources"
   // A text query into a vector source is a clear error.
   CHECK_THROWS_AS(context_builder(db)
                       .with_search(vector_index_search(idx, kv_document_loader(db, "img/")))
-                      .section("I", 0).search("any", "words", 3).done()
+                      .section("I", 0)
+                      .search("any", "words", 3)
+                      .done()
                       .execute(),
                   invalid_argument);
   // A callable source; a document that is not an object lands under "document".
@@ -208,10 +223,13 @@ TEST_CASE("context: embedding search through the vector adapter, custom sources"
                .with_search([](const search_request& q) {
                  return std::vector<search_hit>{{"a", 0.98765, q.query}, {"b", 0.5, {}}};
                })
-               .section("S", 0).search("whatever", "hello", 5).done()
+               .section("S", 0)
+               .search("whatever", "hello", 5)
+               .done()
                .execute();
   CHECK(context_value::parse(c.text)["S"] ==
-        context_value::parse(R"([{"id":"a","score":0.988,"document":"hello"},{"id":"b","score":0.5}])"));
+        context_value::parse(
+            R"([{"id":"a","score":0.988,"document":"hello"},{"id":"b","score":0.5}])"));
 }
 
 TEST_CASE("context: output formats") {
@@ -223,8 +241,12 @@ TEST_CASE("context: output formats") {
     return context_builder(db)
         .format(f)
         .literal("SYSTEM", 0, "Be brief.\nBe kind.")
-        .section("ROWS", 1).last(5, "t").done()
-        .section("USER", 2).get("u/x").done()
+        .section("ROWS", 1)
+        .last(5, "t")
+        .done()
+        .section("USER", 2)
+        .get("u/x")
+        .done()
         .execute()
         .text;
   };
@@ -232,13 +254,15 @@ TEST_CASE("context: output formats") {
         "SYSTEM: \"Be brief.\\nBe kind.\"\n"
         "ROWS[2]{id,name,ok}:\n  1,a|b,true\n  2,c,false\n"
         "USER:\n  name: Alice\n  tags[2]: x,y");
-  CHECK(build(context_format::json) ==
-        "{\"SYSTEM\":\"Be brief.\\nBe kind.\",\n"
-        "\"ROWS\":[{\"id\":1,\"name\":\"a|b\",\"ok\":true},{\"id\":2,\"name\":\"c\",\"ok\":false}],\n"
-        "\"USER\":{\"name\":\"Alice\",\"tags\":[\"x\",\"y\"]}}");
+  CHECK(
+      build(context_format::json) ==
+      "{\"SYSTEM\":\"Be brief.\\nBe kind.\",\n"
+      "\"ROWS\":[{\"id\":1,\"name\":\"a|b\",\"ok\":true},{\"id\":2,\"name\":\"c\",\"ok\":false}],\n"
+      "\"USER\":{\"name\":\"Alice\",\"tags\":[\"x\",\"y\"]}}");
   CHECK(build(context_format::markdown) ==
         "## SYSTEM\n\nBe brief.\nBe kind.\n\n"
-        "## ROWS\n\n| id | name | ok |\n| --- | --- | --- |\n| 1 | a\\|b | true |\n| 2 | c | false |\n\n"
+        "## ROWS\n\n| id | name | ok |\n| --- | --- | --- |\n| 1 | a\\|b | true |\n| 2 | c | false "
+        "|\n\n"
         "## USER\n\n- name: Alice\n- tags: [\"x\",\"y\"]");
   CHECK(build(context_format::text) ==
         "SYSTEM:\nBe brief.\nBe kind.\n\n"
@@ -325,9 +349,9 @@ TEST_CASE("context: proportional shrinks sections in proportion to their rows") 
 
 TEST_CASE("context: budgets 50..8000 over the fixture — never over budget, priorities kept") {
   fixture fx;
-  std::vector<std::size_t> budgets = {50, 64, 80, 100, 128, 160, 200, 256, 320, 400, 512, 640,
-                                      800, 1000, 1300, 1600, 2000, 2600, 3200, 4000, 5000, 6500,
-                                      8000};
+  std::vector<std::size_t> budgets = {50,   64,   80,   100,  128,  160,  200,  256,
+                                      320,  400,  512,  640,  800,  1000, 1300, 1600,
+                                      2000, 2600, 3200, 4000, 5000, 6500, 8000};
   std::mt19937_64 rng(77);
   for (int i = 0; i < 10; ++i) budgets.push_back(50 + rng() % 7951);
   std::sort(budgets.begin(), budgets.end());
@@ -391,11 +415,12 @@ TEST_CASE("context: budgets 50..8000 over the fixture — never over budget, pri
       }
     }
   }
-  MESSAGE(cases << " contexts checked; the whole context is "
-                << fx.agent(100000, context_format::toon, truncation_mode::strict).execute().total_tokens
-                << " tokens in TOON, "
-                << fx.agent(100000, context_format::json, truncation_mode::strict).execute().total_tokens
-                << " in JSON");
+  MESSAGE(cases
+          << " contexts checked; the whole context is "
+          << fx.agent(100000, context_format::toon, truncation_mode::strict).execute().total_tokens
+          << " tokens in TOON, "
+          << fx.agent(100000, context_format::json, truncation_mode::strict).execute().total_tokens
+          << " in JSON");
   // strict: over budget throws, within budget passes unchanged.
   CHECK_THROWS_AS(fx.agent(500, context_format::toon, truncation_mode::strict).execute(),
                   budget_exceeded);

@@ -105,7 +105,8 @@ void sweep(fault_op kind, const char* label) {
     fs.simulate_power_loss();
     verify(fs, acked, std::string(label) + " after op " + std::to_string(n));
   }
-  MESSAGE(std::string(label) << ": " << crashed << " crash points verified (of " << total << " ops)");
+  MESSAGE(std::string(label) << ": " << crashed << " crash points verified (of " << total
+                             << " ops)");
   CHECK(crashed > 0);
 }
 }  // namespace

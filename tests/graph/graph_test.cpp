@@ -67,8 +67,7 @@ void load(graph_store<Db>& gs, Db& db, const random_graph& g) {
       }
     });
   }
-  std::vector<std::pair<std::tuple<int, std::string, int>, int>> es(g.edges.begin(),
-                                                                    g.edges.end());
+  std::vector<std::pair<std::tuple<int, std::string, int>, int>> es(g.edges.begin(), g.edges.end());
   for (std::size_t i = 0; i < es.size(); i += chunk) {
     db.transaction([&](auto& t) {
       for (std::size_t j = i; j < std::min(es.size(), i + chunk); ++j) {
@@ -156,8 +155,7 @@ TEST_CASE("graph: nodes, edges and adjacency both ways") {
 
   // Edge upsert replaces properties in both directions.
   g.add_edge("alice", "works_on", "project_x", {{"role", "member"}});
-  CHECK(g.edges("project_x", direction::incoming, {"works_on"})[0].properties["role"] ==
-        "member");
+  CHECK(g.edges("project_x", direction::incoming, {"works_on"})[0].properties["role"] == "member");
 
   CHECK(g.nodes_of_type("person") == std::vector<std::string>{"alice", "bob"});
   g.put_node("bob", "manager", {{"team", "infra"}});
@@ -335,8 +333,10 @@ TEST_CASE("graph: traversal matches a reference BFS on a random graph (10k nodes
 TEST_CASE("graph: traversal filters, dfs preorder, paths in small graphs") {
   auto db = open_mem();
   graph_store g(db);
-  for (auto [id, type, team] : {std::tuple{"alice", "person", "ml"}, {"bob", "person", "ml"},
-                                {"carol", "person", "infra"}, {"px", "project", "ml"},
+  for (auto [id, type, team] : {std::tuple{"alice", "person", "ml"},
+                                {"bob", "person", "ml"},
+                                {"carol", "person", "infra"},
+                                {"px", "project", "ml"},
                                 {"py", "project", "infra"}}) {
     g.add_node(id, type, {{"team", team}});
   }
@@ -420,7 +420,7 @@ TEST_CASE("graph: node and edges in one caller transaction commit or vanish toge
     g.add_edge(txn, "hub", "has", "doc1");
     g.add_edge(txn, "doc1", "in", "hub");
     CHECK(g.neighbors(txn, "hub", direction::both).size() == 2);  // read-your-writes
-    CHECK(g.neighbors("hub").empty());                             // invisible outside
+    CHECK(g.neighbors("hub").empty());                            // invisible outside
     txn.abort();
   }
   CHECK_FALSE(g.get_node("doc1"));
@@ -437,10 +437,10 @@ TEST_CASE("graph: node and edges in one caller transaction commit or vanish toge
 
   // An error in the middle aborts the whole transaction.
   CHECK_THROWS_AS(db.transaction([&](auto& txn) {
-                    g.add_node(txn, "doc2", "document");
-                    g.add_edge(txn, "doc2", "in", "hub");
-                    g.add_edge(txn, "doc2", "in", "ghost");
-                  }),
+    g.add_node(txn, "doc2", "document");
+    g.add_edge(txn, "doc2", "in", "hub");
+    g.add_edge(txn, "doc2", "in", "ghost");
+  }),
                   not_found);
   CHECK_FALSE(g.get_node("doc2"));
   CHECK(g.neighbors("hub", direction::incoming).empty());
@@ -464,7 +464,8 @@ TEST_CASE("graph: corrupt records are reported with the key") {
   CHECK_THROWS_AS((void)g.neighbors("a"), corruption);
 }
 
-TEST_CASE("graph: concurrent writers keep adjacency symmetric" * doctest::test_suite("concurrency")) {
+TEST_CASE("graph: concurrent writers keep adjacency symmetric" *
+          doctest::test_suite("concurrency")) {
   auto db = open_mem();
   graph_store g(db);
   for (int i = 0; i < 20; ++i) g.add_node(nid(i), "t");

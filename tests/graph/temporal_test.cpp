@@ -156,8 +156,7 @@ TEST_CASE("temporal: a point query reads a few time blocks, not the whole histor
   std::size_t worst = 0;
   for (int i : {0, 1, 777, 5000, 12345, n - 1}) {
     temporal_scan_stats st;
-    auto r = g.query_temporal_graph("dev", temporal_query::point_in_time(t0 + i * minute + 5),
-                                    &st);
+    auto r = g.query_temporal_graph("dev", temporal_query::point_in_time(t0 + i * minute + 5), &st);
     REQUIRE(r.size() == 1);
     CHECK(r[0].to == (i % 2 ? "on" : "off"));
     CHECK(st.scans == 17);

@@ -8,9 +8,9 @@
 //                    .truncation(sochdb::truncation_mode::tail_drop)
 //                    .literal("SYSTEM", 0, "You are a helpful assistant.")
 //                    .section("USER", 1).get("users/$user.{name, plan}").done()
-//                    .section("HISTORY", 2).last(10, "messages").where_eq("session", "$session").done()
-//                    .section("KNOWLEDGE", 3).search("docs", "$question", 5).done()
-//                    .set_var("user", "alice").set_var("question", "refund policy")
+//                    .section("HISTORY", 2).last(10, "messages").where_eq("session",
+//                    "$session").done() .section("KNOWLEDGE", 3).search("docs", "$question",
+//                    5).done() .set_var("user", "alice").set_var("question", "refund policy")
 //                    .with_search("docs", sochdb::text_index_search(index, loader))
 //                    .execute();
 //     ctx.text; ctx.total_tokens; ctx.sections; ctx.dropped;
@@ -64,19 +64,27 @@ enum class truncation_mode { tail_drop, head_drop, proportional, strict };
 
 inline std::string_view to_string(context_format f) {
   switch (f) {
-    case context_format::toon: return "toon";
-    case context_format::json: return "json";
-    case context_format::markdown: return "markdown";
-    case context_format::text: return "text";
+    case context_format::toon:
+      return "toon";
+    case context_format::json:
+      return "json";
+    case context_format::markdown:
+      return "markdown";
+    case context_format::text:
+      return "text";
   }
   return "?";
 }
 inline std::string_view to_string(truncation_mode m) {
   switch (m) {
-    case truncation_mode::tail_drop: return "tail_drop";
-    case truncation_mode::head_drop: return "head_drop";
-    case truncation_mode::proportional: return "proportional";
-    case truncation_mode::strict: return "strict";
+    case truncation_mode::tail_drop:
+      return "tail_drop";
+    case truncation_mode::head_drop:
+      return "head_drop";
+    case truncation_mode::proportional:
+      return "proportional";
+    case truncation_mode::strict:
+      return "strict";
   }
   return "?";
 }
@@ -101,12 +109,12 @@ inline truncation_mode parse_truncation_mode(std::string_view s) {
 struct section_report {
   std::string name;
   int priority = 0;
-  std::string kind;            ///< literal, get, last, search
-  std::size_t rows = 0;        ///< rows the section produced
-  std::size_t rows_kept = 0;   ///< rows in the output
-  std::size_t tokens = 0;      ///< counter's count of the section's own text (0 when omitted)
-  bool truncated = false;      ///< some rows dropped, some kept
-  bool dropped = false;        ///< had rows, none kept
+  std::string kind;           ///< literal, get, last, search
+  std::size_t rows = 0;       ///< rows the section produced
+  std::size_t rows_kept = 0;  ///< rows in the output
+  std::size_t tokens = 0;     ///< counter's count of the section's own text (0 when omitted)
+  bool truncated = false;     ///< some rows dropped, some kept
+  bool dropped = false;       ///< had rows, none kept
 };
 
 /// Rows left out: [first, first + count) of a section's rows.
@@ -136,22 +144,27 @@ struct section_spec {
   int priority = 0;
   std::size_t order = 0;  // insertion order, for ties
   kind k = kind::none;
-  std::string text;                                     // literal
-  std::string path;                                     // get
-  std::size_t n = 0;                                    // last, search: k
-  std::string prefix;                                   // last
+  std::string text;                                          // literal
+  std::string path;                                          // get
+  std::size_t n = 0;                                         // last, search: k
+  std::string prefix;                                        // last
   std::vector<std::pair<std::string, context_value>> where;  // last
-  std::string collection;                               // search
-  context_value query;                                  // search
+  std::string collection;                                    // search
+  context_value query;                                       // search
 };
 
 inline std::string_view kind_name(kind k) {
   switch (k) {
-    case kind::literal: return "literal";
-    case kind::get: return "get";
-    case kind::last: return "last";
-    case kind::search: return "search";
-    default: return "none";
+    case kind::literal:
+      return "literal";
+    case kind::get:
+      return "get";
+    case kind::last:
+      return "last";
+    case kind::search:
+      return "search";
+    default:
+      return "none";
   }
 }
 
@@ -334,7 +347,7 @@ class context_builder {
 
   /// Reads every section and packs the context (see the file comment).
   [[nodiscard]] context_result execute() const {
-    if constexpr (requires(Db& d) { d.snapshot(); }) {
+    if constexpr (requires(Db & d) { d.snapshot(); }) {
       auto snap = db_->snapshot();
       return run(snap);
     } else {
@@ -363,7 +376,8 @@ class context_builder {
                     const std::string& where) -> std::size_t {
       auto it = o.find(f);
       if (it == o.end()) return dflt;
-      if (!it->is_number_unsigned() && !(it->is_number_integer() && it->template get<long long>() >= 0)) {
+      if (!it->is_number_unsigned() &&
+          !(it->is_number_integer() && it->template get<long long>() >= 0)) {
         throw invalid_argument("context spec: " + where + " field '" + f +
                                "' must be a non-negative integer");
       }
@@ -413,13 +427,15 @@ class context_builder {
       } else if (kind == "last") {
         sb.last(uint(s, "n", uint(s, "top_k", 10, where), where), str(s, "table", where));
         if (auto w = s.find("where"); w != s.end()) {
-          if (!w->is_object()) throw invalid_argument("context spec: " + where + " 'where' must be an object");
+          if (!w->is_object())
+            throw invalid_argument("context spec: " + where + " 'where' must be an object");
           for (auto f = w->begin(); f != w->end(); ++f) sb.where_eq(f.key(), *f);
         }
       } else if (kind == "search") {
         auto q = s.find("query");
         if (q == s.end()) throw invalid_argument("context spec: " + where + " needs 'query'");
-        sb.search(str(s, "collection", where), *q, uint(s, "k", uint(s, "top_k", 10, where), where));
+        sb.search(str(s, "collection", where), *q,
+                  uint(s, "k", uint(s, "top_k", 10, where), where));
       } else {
         throw invalid_argument("context spec: " + where + " has unknown kind '" + kind +
                                "' (expected literal, get, last or search)");
@@ -724,9 +740,7 @@ class context_builder {
       std::string text;
       bool first = true;
       bool json = b->format_ == context_format::json;
-      const char* sep = b->format_ == context_format::toon   ? "\n"
-                        : json                               ? ",\n"
-                                                             : "\n\n";
+      const char* sep = b->format_ == context_format::toon ? "\n" : json ? ",\n" : "\n\n";
       if (json) text = "{";
       for (std::size_t i = 0; i < keep.size(); ++i) {
         if (keep[i].size() == 0) continue;
@@ -831,7 +845,8 @@ class context_builder {
         std::size_t best = largest(0, steps - 1, [&](std::size_t s) {
           return p.fits(at_fraction(s == 0 ? 1e-12 : static_cast<double>(s) / steps, m));
         });
-        std::vector<range> keep = at_fraction(best == 0 ? 1e-12 : static_cast<double>(best) / steps, m);
+        std::vector<range> keep =
+            at_fraction(best == 0 ? 1e-12 : static_cast<double>(best) / steps, m);
         // Leftover room: one more row at a time, in priority order, while anything fits.
         for (bool grew = true; grew;) {
           grew = false;
@@ -869,11 +884,20 @@ class context_builder {
     for (const spec_t* s : order) {
       section_data d{s, {}};
       switch (s->k) {
-        case kind::literal: d.rows = split_lines(s->text); break;
-        case kind::get: d.rows = read_get(r, *s); break;
-        case kind::last: d.rows = read_last(r, *s); break;
-        case kind::search: d.rows = read_search(*s); break;
-        default: break;
+        case kind::literal:
+          d.rows = split_lines(s->text);
+          break;
+        case kind::get:
+          d.rows = read_get(r, *s);
+          break;
+        case kind::last:
+          d.rows = read_last(r, *s);
+          break;
+        case kind::search:
+          d.rows = read_search(*s);
+          break;
+        default:
+          break;
       }
       data.push_back(std::move(d));
     }

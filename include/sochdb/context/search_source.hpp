@@ -1,7 +1,7 @@
 // sochdb/context/search_source.hpp — what the context builder's search sections call.
 //
-//     builder.with_search("docs", sochdb::text_index_search(bm25, sochdb::kv_document_loader(db, "docs/")));
-//     builder.with_search("images", sochdb::vector_index_search(hnsw, loader));
+//     builder.with_search("docs", sochdb::text_index_search(bm25, sochdb::kv_document_loader(db,
+//     "docs/"))); builder.with_search("images", sochdb::vector_index_search(hnsw, loader));
 //     builder.with_search("notes", [](const sochdb::search_request& r) { ... return hits; });
 //
 // A search source is any callable `std::vector<search_hit>(const search_request&)`: the

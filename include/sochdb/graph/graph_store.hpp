@@ -313,7 +313,8 @@ class graph_store {
     {
       std::string p = tagged(gk::tedge_tag, id);
       auto sc = t.scan_prefix(p);
-      for (; sc.valid(); sc.next()) touching.push_back(decode_temporal_record(sc.key(), sc.value()));
+      for (; sc.valid(); sc.next())
+        touching.push_back(decode_temporal_record(sc.key(), sc.value()));
     }
     {
       std::string p = tagged(gk::tin_tag, id);
@@ -435,9 +436,9 @@ class graph_store {
   }
 
   /// The edges touching `id`, as neighbors() orders them, with their properties.
-  [[nodiscard]] std::vector<graph_edge> edges(std::string_view id,
-                                              direction dir = direction::outgoing,
-                                              const std::vector<std::string>& edge_types = {}) const {
+  [[nodiscard]] std::vector<graph_edge> edges(
+      std::string_view id, direction dir = direction::outgoing,
+      const std::vector<std::string>& edge_types = {}) const {
     return edges(*db_, id, dir, edge_types);
   }
   template <graph_reader R>
@@ -749,7 +750,7 @@ class graph_store {
   // Multi-read operations read one snapshot when the database offers them.
   template <class F>
   decltype(auto) read(F&& f) const {
-    if constexpr (requires(Db& d) { d.snapshot(); }) {
+    if constexpr (requires(Db & d) { d.snapshot(); }) {
       auto s = db_->snapshot();
       return f(s);
     } else {
@@ -836,8 +837,7 @@ class graph_store {
     double w = it->template get<double>();
     if (!(w >= 0)) {
       throw invalid_argument("graph find_path: weight '" + prop + "' of edge " +
-                             printable_key(e.from) + " -> " + printable_key(e.to) +
-                             " is negative");
+                             printable_key(e.from) + " -> " + printable_key(e.to) + " is negative");
     }
     return w;
   }
@@ -942,8 +942,8 @@ class graph_store {
     detail::graph_keys::append_component(k, from);
     return k;
   }
-  std::string temporal_record_key(std::string_view from, std::string_view type,
-                                  std::string_view to, std::uint64_t vf) const {
+  std::string temporal_record_key(std::string_view from, std::string_view type, std::string_view to,
+                                  std::uint64_t vf) const {
     std::string k = tagged(detail::graph_keys::tedge_tag, from);
     detail::graph_keys::append_component(k, type);
     detail::graph_keys::append_component(k, to);
