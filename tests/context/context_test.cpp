@@ -220,8 +220,8 @@ TEST_CASE("context: embedding search through the vector adapter, custom sources"
   // A callable source; a document that is not an object lands under "document".
   auto c = context_builder(db)
                .format(context_format::json)
-               .with_search([](const search_request& q) {
-                 return std::vector<search_hit>{{"a", 0.98765, q.query}, {"b", 0.5, {}}};
+               .with_search([](const context_search_request& q) {
+                 return std::vector<context_search_hit>{{"a", 0.98765, q.query}, {"b", 0.5, {}}};
                })
                .section("S", 0)
                .search("whatever", "hello", 5)

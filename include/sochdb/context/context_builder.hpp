@@ -596,7 +596,7 @@ class context_builder {
   }
 
   std::vector<context_value> read_search(const spec_t& s) const {
-    search_request req{s.collection, resolve(s.query, s.name), s.n};
+    context_search_request req{s.collection, resolve(s.query, s.name), s.n};
     if (!req.query.is_string() && !req.query.is_array()) {
       throw invalid_argument("context section '" + s.name +
                              "': search query must be text, an embedding or a $variable");

@@ -2,10 +2,11 @@
 //
 //     builder.with_search("docs", sochdb::text_index_search(bm25, sochdb::kv_document_loader(db,
 //     "docs/"))); builder.with_search("images", sochdb::vector_index_search(hnsw, loader));
-//     builder.with_search("notes", [](const sochdb::search_request& r) { ... return hits; });
+//     builder.with_search("notes", [](const sochdb::context_search_request& r) { ... return hits;
+//     });
 //
-// A search source is any callable `std::vector<search_hit>(const search_request&)`: the
-// collection name, the query (a JSON string for text search, a JSON array of numbers for an
+// A search source is any callable `std::vector<context_search_hit>(const context_search_request&)`:
+// the collection name, the query (a JSON string for text search, a JSON array of numbers for an
 // embedding) and k. The adapters here wrap the text (BM25) and vector indexes with a document
 // loader; collections plug in the same way (docs/context.md).
 //
@@ -31,19 +32,20 @@ SOCHDB_BEGIN_NAMESPACE
 /// JSON values of the context builder (object keys in insertion order).
 using context_value = nlohmann::ordered_json;
 
-struct search_request {
+struct context_search_request {
   std::string collection;
   context_value query;  ///< a string (text search) or an array of numbers (an embedding)
   std::size_t k = 10;
 };
 
-struct search_hit {
+struct context_search_hit {
   std::string id;
   double score = 0;
   context_value document;  ///< an object's fields become row fields; anything else `document`
 };
 
-using search_function = std::function<std::vector<search_hit>(const search_request&)>;
+using search_function =
+    std::function<std::vector<context_search_hit>(const context_search_request&)>;
 
 /// Loads a document by id: nullopt when it is gone (the hit is then skipped).
 using document_loader = std::function<std::optional<context_value>(const std::string& id)>;
@@ -64,12 +66,12 @@ document_loader kv_document_loader(Db& db, std::string prefix) {
 /// A search source over a BM25 index (document ids are its uint64 ids, in decimal). The query
 /// must be a string.
 inline search_function text_index_search(const bm25_index& index, document_loader load) {
-  return [&index, load = std::move(load)](const search_request& r) {
+  return [&index, load = std::move(load)](const context_search_request& r) {
     if (!r.query.is_string()) {
       throw invalid_argument("context search '" + r.collection +
                              "': a text index needs a string query");
     }
-    std::vector<search_hit> hits;
+    std::vector<context_search_hit> hits;
     for (auto& s : index.search(r.query.get_ref<const std::string&>(), r.k)) {
       std::string id = std::to_string(s.id);
       auto doc = load(id);
@@ -85,7 +87,7 @@ inline search_function text_index_search(const bm25_index& index, document_loade
 /// an array of numbers of the index dimension.
 template <class Index>
 search_function vector_index_search(const Index& index, document_loader load) {
-  return [&index, load = std::move(load)](const search_request& r) {
+  return [&index, load = std::move(load)](const context_search_request& r) {
     if (!r.query.is_array()) {
       throw invalid_argument("context search '" + r.collection +
                              "': a vector index needs an embedding (an array of numbers)");
@@ -99,7 +101,7 @@ search_function vector_index_search(const Index& index, document_loader load) {
       }
       q.push_back(x.template get<float>());
     }
-    std::vector<search_hit> hits;
+    std::vector<context_search_hit> hits;
     for (auto& n : index.search(std::span<const float>(q), r.k)) {
       std::string id = std::to_string(n.label);
       auto doc = load(id);
