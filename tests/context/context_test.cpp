@@ -175,16 +175,16 @@ TEST_CASE("context: sources, variables and field selection") {
   CHECK_FALSE(g.sections[2].dropped);
 
   // Errors name the section.
-  CHECK_THROWS_WITH_AS(fx.builder().section("X", 0).get("users/$who").done().execute(),
+  CHECK_THROWS_WITH_AS((void)fx.builder().section("X", 0).get("users/$who").done().execute(),
                        doctest::Contains("undefined variable $who"), invalid_argument);
-  CHECK_THROWS_AS(fx.builder().section("X", 0).search("nowhere", "q", 3).done().execute(),
+  CHECK_THROWS_AS((void)fx.builder().section("X", 0).search("nowhere", "q", 3).done().execute(),
                   invalid_argument);
-  CHECK_THROWS_AS(fx.builder().section("X", 0).done().execute(), invalid_argument);
-  CHECK_THROWS_AS(fx.builder().section("X", 0).get("a").last(3, "b"), invalid_argument);
-  CHECK_THROWS_AS(fx.builder().literal("X", 0, "a").literal("X", 1, "b"), invalid_argument);
-  CHECK_THROWS_AS(fx.builder().with_budget(0), invalid_argument);
-  CHECK_THROWS_AS(fx.builder().set_var("a-b", 1), invalid_argument);
-  CHECK_THROWS_AS(fx.builder().section("X", 0).search("docs", 42, 3).done().execute(),
+  CHECK_THROWS_AS((void)fx.builder().section("X", 0).done().execute(), invalid_argument);
+  CHECK_THROWS_AS((void)fx.builder().section("X", 0).get("a").last(3, "b"), invalid_argument);
+  CHECK_THROWS_AS((void)fx.builder().literal("X", 0, "a").literal("X", 1, "b"), invalid_argument);
+  CHECK_THROWS_AS((void)fx.builder().with_budget(0), invalid_argument);
+  CHECK_THROWS_AS((void)fx.builder().set_var("a-b", 1), invalid_argument);
+  CHECK_THROWS_AS((void)fx.builder().section("X", 0).search("docs", 42, 3).done().execute(),
                   invalid_argument);
 }
 
@@ -210,7 +210,7 @@ TEST_CASE("context: embedding search through the vector adapter, custom sources"
   CHECK(j["IMAGES"][0]["caption"] == "image 7");
   CHECK(j["IMAGES"][1]["id"] == "6");
   // A text query into a vector source is a clear error.
-  CHECK_THROWS_AS(context_builder(db)
+  CHECK_THROWS_AS((void)context_builder(db)
                       .with_search(vector_index_search(idx, kv_document_loader(db, "img/")))
                       .section("I", 0)
                       .search("any", "words", 3)
@@ -422,7 +422,7 @@ TEST_CASE("context: budgets 50..8000 over the fixture — never over budget, pri
           << fx.agent(100000, context_format::json, truncation_mode::strict).execute().total_tokens
           << " in JSON");
   // strict: over budget throws, within budget passes unchanged.
-  CHECK_THROWS_AS(fx.agent(500, context_format::toon, truncation_mode::strict).execute(),
+  CHECK_THROWS_AS((void)fx.agent(500, context_format::toon, truncation_mode::strict).execute(),
                   budget_exceeded);
   auto full = fx.agent(100000, context_format::toon, truncation_mode::strict).execute();
   auto same = fx.agent(full.total_tokens, context_format::toon, truncation_mode::strict).execute();
@@ -473,4 +473,23 @@ TEST_CASE("context: builds while writers run" * doctest::test_suite("concurrency
   }
   stop = true;
   w.join();
+}
+
+TEST_CASE("context: values that are not JSON, binary bytes, deep documents") {
+  auto db = open_mem();
+  db.put("raw/1", "plain text, not JSON");
+  db.put("raw/2", std::string("\xff\xfe\x00bin", 6));
+  db.put("raw/3", std::string(300, '[') + std::string(300, ']'));
+  // TOON refuses documents nested deeper than its max_depth (256) with a clear error.
+  CHECK_THROWS_AS((void)context_builder(db).section("RAW", 0).last(10, "raw").done().execute(),
+                  invalid_argument);
+  for (auto f : {context_format::json, context_format::markdown, context_format::text}) {
+    auto r = context_builder(db).format(f).section("RAW", 0).last(10, "raw").done().execute();
+    CHECK(r.sections[0].rows == 3);
+    CHECK(r.total_tokens == approx_token_counter{}.count(r.text));
+    CHECK(r.text.find("plain text, not JSON") != std::string::npos);
+  }
+  db.del("raw/3");
+  auto t = context_builder(db).section("RAW", 0).last(10, "raw").done().execute();
+  CHECK(t.text.find("plain text, not JSON") != std::string::npos);
 }
