@@ -493,3 +493,15 @@ TEST_CASE("context: values that are not JSON, binary bytes, deep documents") {
   auto t = context_builder(db).section("RAW", 0).last(10, "raw").done().execute();
   CHECK(t.text.find("plain text, not JSON") != std::string::npos);
 }
+
+TEST_CASE("context: execute through a caller's transaction sees its writes") {
+  auto db = open_mem();
+  db.put("m/1", R"({"text":"committed"})");
+  auto txn = db.begin();
+  txn.put("m/2", R"({"text":"pending"})");
+  auto b = context_builder(db).format(context_format::json);
+  b.section("M", 0).last(5, "m").done();
+  CHECK(context_value::parse(b.execute(txn).text)["M"].size() == 2);
+  CHECK(context_value::parse(b.execute().text)["M"].size() == 1);
+  txn.abort();
+}
