@@ -6,6 +6,7 @@
 // to stderr. Each command lives in its own header and is listed in `all_commands()`.
 #include "cli.hpp"
 #include "cmd_collection.hpp"
+#include "cmd_graph.hpp"
 #include "cmd_kv.hpp"
 #include "cmd_simd.hpp"
 #include "cmd_toon.hpp"
@@ -82,6 +83,7 @@ std::vector<command> all_commands() {
   add(txn_commands());
   add(toon_commands());
   add(collection_commands());
+  add(graph_commands());
   return cmds;
 }
 

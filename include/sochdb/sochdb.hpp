@@ -11,3 +11,5 @@
 #include <sochdb/simd.hpp>
 #include <sochdb/vector.hpp>
 #include <sochdb/toon.hpp>
+#include <sochdb/graph.hpp>
+#include <sochdb/context.hpp>
