@@ -1,6 +1,6 @@
 // sochdb/db/database.hpp — the key-value database: basic_database<Storage> and `database`.
 //
-//     auto db = sochdb::database::open("./my_db");        // posix_fs, wal_storage, sync full
+//     auto db = sochdb::database::open("./my_db");        // posix_fs, lsm_storage, sync full
 //     db.put("user:1", "Alice");
 //     std::optional<std::string> v = db.get("user:1");
 //     for (auto [key, value] : db.scan_prefix("user:")) { ... }
@@ -26,6 +26,7 @@
 #include <sochdb/db/snapshot_tracker.hpp>
 #include <sochdb/storage/commit_pipeline.hpp>
 #include <sochdb/storage/concepts.hpp>
+#include <sochdb/storage/lsm_storage.hpp>
 #include <sochdb/storage/wal_storage.hpp>
 
 #include <chrono>
@@ -102,7 +103,7 @@ class basic_scan {
   std::uint64_t ts_;
 };
 
-template <storage_backend Storage = wal_storage<posix_fs>>
+template <storage_backend Storage = lsm_storage<posix_fs>>
 class basic_database {
  public:
   using storage_type = Storage;
@@ -307,6 +308,16 @@ class basic_database {
   void flush() { s().storage->flush(); }
   /// Flushes, garbage-collects old versions and truncates the WAL (docs/kv.md).
   void checkpoint() { s().storage->checkpoint(); }
+  /// Compacts the whole tree: every level down to the deepest, dropping versions no reader can
+  /// see (backends with compaction, i.e. lsm_storage; docs/storage.md). Like every member, it
+  /// is compiled only when used, so other backends simply lack it.
+  void compact() { s().storage->compact(); }
+  /// Compacts the files overlapping user keys [begin, end) (empty end: to the last key).
+  void compact_range(std::string_view begin, std::string_view end) {
+    std::optional<std::string_view> e;
+    if (!end.empty()) e = end;
+    s().storage->compact_range(begin, e);
+  }
 
   [[nodiscard]] database_stats stats() const {
     auto& st = s();
@@ -435,7 +446,7 @@ class basic_database {
   std::unique_ptr<state> st_;
 };
 
-/// The default database: posix_fs, the durable WAL backend, sync full.
+/// The default database: posix_fs, the LSM backend (WAL + leveled SSTables), sync full.
 using database = basic_database<>;
 
 SOCHDB_END_NAMESPACE

@@ -40,6 +40,9 @@ struct database_options {
   std::size_t max_group_bytes = 4ull << 20;    ///< group commit: a leader stops adding
                                                ///< members past this payload; default 4 MiB
 
+  // ---- the LSM backend (lsm_storage, the default): levels, cache, compression ----
+  lsm_options lsm;  ///< docs/storage.md; ignored by the other backends
+
   void validate() const {
     auto bad = [](const char* what) {
       throw invalid_argument(std::string("database_options: ") + what);
@@ -62,7 +65,8 @@ struct database_options {
                            .auto_checkpoint = auto_checkpoint,
                            .skip_corrupt_records = skip_corrupt_records,
                            .create_if_missing = create_if_missing,
-                           .error_if_exists = error_if_exists};
+                           .error_if_exists = error_if_exists,
+                           .lsm = lsm};
   }
 };
 
