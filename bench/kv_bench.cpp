@@ -48,6 +48,8 @@ struct config {
   int threads = 1;
   std::string compression = "lz4";
   std::vector<std::string> compare;
+  std::size_t cache_mb = 128;
+  bool mmap = false;
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -64,7 +66,7 @@ std::vector<std::string> split(const std::string& s) {
   std::fprintf(stderr,
                "kv_bench: %s\nusage: kv_bench --db DIR --workloads LIST --num N --key-size 16 "
                "--value-size 100 --sync off|normal|full --threads T [--compression lz4|zstd|none] "
-               "[--compare rocksdb,leveldb,lmdb,sqlite]\n",
+               "[--compare rocksdb,leveldb,lmdb,sqlite] [--cache-mb 128] [--mmap]\n",
                why.c_str());
   std::exit(2);
 }
@@ -95,11 +97,18 @@ config parse(int argc, char** argv) {
       c.compression = val();
     else if (a == "--compare")
       c.compare = split(val());
+    else if (a == "--cache-mb")
+      c.cache_mb = std::stoul(val());
+    else if (a == "--mmap")
+      c.mmap = true;
     else
       usage("unknown option " + a);
   }
   if (c.dir.empty()) usage("--db is required");
   if (c.sync != "off" && c.sync != "normal" && c.sync != "full") usage("bad --sync");
+  if (c.compression != "lz4" && c.compression != "zstd" && c.compression != "none") {
+    usage("bad --compression");
+  }
   if (c.threads < 1 || c.key_size < 8 || c.num == 0) usage("bad --threads/--key-size/--num");
   return c;
 }
@@ -153,19 +162,33 @@ sync_kind to_sync(const std::string& s) {
 
 std::unique_ptr<kv_adapter> make_adapter(const std::string& lib, const std::string& dir,
                                          const config& c) {
-  sync_kind s = to_sync(c.sync);
-  if (lib == "sochdb") return std::make_unique<sochdb_adapter>(dir, s);
+  bench_config bc;
+  bc.sync = to_sync(c.sync);
+  bc.compression = c.compression;
+  bc.cache_bytes = c.cache_mb << 20;
+  bc.mmap = c.mmap;
+  if (lib == "sochdb") {
+    using namespace sochdb;
+    if (c.compression == "zstd") {
+      return std::make_unique<sochdb_adapter<basic_database<lsm_storage<posix_fs, zstd>>>>(dir, bc);
+    }
+    if (c.compression == "none") {
+      return std::make_unique<sochdb_adapter<basic_database<lsm_storage<posix_fs, no_compression>>>>(
+          dir, bc);
+    }
+    return std::make_unique<sochdb_adapter<database>>(dir, bc);
+  }
 #if SOCHDB_BENCH_ROCKSDB
-  if (lib == "rocksdb") return std::make_unique<rocksdb_adapter>(dir, s, c.compression);
+  if (lib == "rocksdb") return std::make_unique<rocksdb_adapter>(dir, bc);
 #endif
 #if SOCHDB_BENCH_LEVELDB
-  if (lib == "leveldb") return std::make_unique<leveldb_adapter>(dir, s, c.compression);
+  if (lib == "leveldb") return std::make_unique<leveldb_adapter>(dir, bc);
 #endif
 #if SOCHDB_BENCH_LMDB
-  if (lib == "lmdb") return std::make_unique<lmdb_adapter>(dir, s);
+  if (lib == "lmdb") return std::make_unique<lmdb_adapter>(dir, bc);
 #endif
 #if SOCHDB_BENCH_SQLITE
-  if (lib == "sqlite") return std::make_unique<sqlite_adapter>(dir, s);
+  if (lib == "sqlite") return std::make_unique<sqlite_adapter>(dir, bc);
 #endif
   return nullptr;
 }
