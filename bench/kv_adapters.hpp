@@ -9,6 +9,15 @@
 // its map); the LSMs get the same memtable size (64 MiB: sochdb's memtable_size, RocksDB's and
 // LevelDB's write_buffer_size), 10-bit bloom filters and 4 KiB blocks, and the same compression
 // where the library has it (LevelDB only knows snappy: it gets snappy for lz4/zstd).
+//
+// Transactions (the `txn` workload): `txn_rmw(k1, k2)` reads both keys and writes each one the
+// other's value (a 2-key read-modify-write: the writes depend on the reads), in one transaction
+// that the adapter retries until it commits, returning the number of retries. sochdb runs it
+// serializable (`sochdb`) or at snapshot isolation (`sochdb_si`); RocksDB pessimistically
+// (`rocksdb_txn`: TransactionDB, GetForUpdate locks in key order, then Put, Commit) and
+// optimistically (`rocksdb_occ`: OptimisticTransactionDB with a snapshot, GetForUpdate, Put,
+// Commit validates); SQLite with BEGIN IMMEDIATE; LMDB with a write transaction (one writer at a
+// time). LevelDB has no transactions.
 #pragma once
 
 #include <sochdb/db.hpp>
@@ -30,6 +39,9 @@
 #include <rocksdb/options.h>
 #include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/optimistic_transaction_db.h>
+#include <rocksdb/utilities/transaction.h>
+#include <rocksdb/utilities/transaction_db.h>
 #endif
 #if SOCHDB_BENCH_LEVELDB
 #include <leveldb/cache.h>
@@ -52,7 +64,7 @@ enum class sync_kind { off, normal, full };
 /// What every adapter is configured with (kv_bench's command line).
 struct bench_config {
   sync_kind sync = sync_kind::off;
-  std::string compression = "lz4";        ///< lz4 | zstd | none
+  std::string compression = "lz4";         ///< lz4 | zstd | none
   std::size_t cache_bytes = 128ull << 20;  ///< block / page cache
   std::size_t memtable_bytes = 64ull << 20;
   bool mmap = false;  ///< sochdb: read SSTables through mmap
@@ -70,6 +82,16 @@ class kv_adapter {
   virtual int seek_scan(std::string_view k, int n) = 0;
   /// Makes everything durable and closes.
   virtual void close() = 0;
+  /// Whether txn_rmw is supported.
+  virtual bool has_txn() const { return false; }
+  /// Flushes and compacts everything (the `compact` workload); false when the library has no
+  /// such operation.
+  virtual bool compact_all() { return false; }
+  /// One transaction: reads k1 and k2, writes k1 = old k2 and k2 = old k1; retried until it
+  /// commits. Returns the number of retries.
+  virtual int txn_rmw(std::string_view, std::string_view) {
+    throw std::logic_error(name() + " has no transactions");
+  }
 };
 
 inline std::uint64_t directory_bytes(const std::string& dir) {
@@ -86,7 +108,9 @@ inline std::uint64_t directory_bytes(const std::string& dir) {
 template <class Db>
 class sochdb_adapter : public kv_adapter {
  public:
-  sochdb_adapter(const std::string& dir, const bench_config& c) {
+  sochdb_adapter(const std::string& dir, const bench_config& c,
+                 sochdb::isolation_level level = sochdb::isolation_level::serializable)
+      : level_(level) {
     sochdb::sync_mode m = c.sync == sync_kind::full     ? sochdb::sync_mode::full
                           : c.sync == sync_kind::normal ? sochdb::sync_mode::normal
                                                         : sochdb::sync_mode::off;
@@ -95,8 +119,25 @@ class sochdb_adapter : public kv_adapter {
     o.lsm.use_mmap_reads = c.mmap;
     db_.emplace(Db::open(dir, o));
   }
-  std::string name() const override { return "sochdb"; }
+  std::string name() const override {
+    return level_ == sochdb::isolation_level::serializable ? "sochdb" : "sochdb_si";
+  }
   void put(std::string_view k, std::string_view v) override { db_->put(k, v); }
+  bool has_txn() const override { return true; }
+  int txn_rmw(std::string_view k1, std::string_view k2) override {
+    int attempts = 0;
+    db_->transaction(
+        [&](auto& txn) {
+          ++attempts;
+          thread_local std::string a, b;
+          txn.get(k1, a);
+          txn.get(k2, b);
+          txn.put(k1, b);
+          txn.put(k2, a);
+        },
+        {.isolation = level_, .max_attempts = 1 << 30});
+    return attempts - 1;
+  }
   bool get(std::string_view k, std::string& out) override { return db_->get(k, out); }
   int seek_scan(std::string_view k, int n) override {
     int got = 0;
@@ -105,6 +146,10 @@ class sochdb_adapter : public kv_adapter {
       ++got;
     }
     return got;
+  }
+  bool compact_all() override {
+    db_->compact();
+    return true;
   }
   void close() override {
     db_->flush();
@@ -127,33 +172,48 @@ class sochdb_adapter : public kv_adapter {
                  static_cast<double>(l.stall_micros) / 1000.0, l.cache_hit_rate,
                  static_cast<unsigned long long>(l.bloom_useful),
                  static_cast<unsigned long long>(l.bloom_checks));
+    auto& t = s.transactions;
+    if (t.write_conflicts + t.ssi_conflicts > 0) {
+      std::fprintf(stderr, "sochdb: %llu write conflicts, %llu SSI aborts\n",
+                   static_cast<unsigned long long>(t.write_conflicts),
+                   static_cast<unsigned long long>(t.ssi_conflicts));
+    }
     db_->close();
   }
 
  private:
+  sochdb::isolation_level level_;
   std::optional<Db> db_;
 };
 
 #if SOCHDB_BENCH_ROCKSDB
+// The RocksDB options both RocksDB adapters use: compression as asked (lz4 default), a 10-bit
+// bloom filter, an LRU block cache of --cache-mb, 4 KiB blocks, write_buffer_size = the memtable
+// size; statistics on so WAL syncs per commit can be reported.
+inline rocksdb::Options rocksdb_options(const bench_config& c) {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.compression = c.compression == "zstd"   ? rocksdb::kZSTD
+                  : c.compression == "none" ? rocksdb::kNoCompression
+                                            : rocksdb::kLZ4Compression;
+  o.write_buffer_size = c.memtable_bytes;
+  o.statistics = rocksdb::CreateDBStatistics();
+  rocksdb::BlockBasedTableOptions t;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  t.block_cache = rocksdb::NewLRUCache(c.cache_bytes);
+  t.block_size = 4096;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
 // RocksDB: WriteOptions.sync = true for full; for normal and off writes go to the WAL without
 // sync (RocksDB has no timed sync). Compression as asked (lz4 default), 10-bit bloom filter,
 // an LRU block cache of --cache-mb, 4 KiB blocks, write_buffer_size = the memtable size.
-// Statistics are on so the number of WAL syncs can be reported.
+// (rocksdb_options.) Statistics are on so the number of WAL syncs can be reported.
 class rocksdb_adapter : public kv_adapter {
  public:
   rocksdb_adapter(const std::string& dir, const bench_config& c) {
-    rocksdb::Options o;
-    o.create_if_missing = true;
-    o.compression = c.compression == "zstd"   ? rocksdb::kZSTD
-                    : c.compression == "none" ? rocksdb::kNoCompression
-                                              : rocksdb::kLZ4Compression;
-    o.write_buffer_size = c.memtable_bytes;
-    o.statistics = rocksdb::CreateDBStatistics();
-    rocksdb::BlockBasedTableOptions t;
-    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    t.block_cache = rocksdb::NewLRUCache(c.cache_bytes);
-    t.block_size = 4096;
-    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    rocksdb::Options o = rocksdb_options(c);
     rocksdb::DB* db = nullptr;
     auto st = rocksdb::DB::Open(o, dir, &db);
     if (!st.ok()) throw std::runtime_error("rocksdb: " + st.ToString());
@@ -178,6 +238,13 @@ class rocksdb_adapter : public kv_adapter {
     }
     return got;
   }
+  bool compact_all() override {
+    rocksdb::CompactRangeOptions o;
+    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    auto st = db_->CompactRange(o, nullptr, nullptr);
+    if (!st.ok()) throw std::runtime_error("rocksdb compact: " + st.ToString());
+    return true;
+  }
   void close() override {
     if (db_) {
       db_->FlushWAL(true);
@@ -199,6 +266,103 @@ class rocksdb_adapter : public kv_adapter {
   std::shared_ptr<rocksdb::Statistics> stats_;
   rocksdb::WriteOptions wo_;
 };
+
+// RocksDB's transactions, same options and sync mapping as rocksdb_adapter. Plain puts and
+// gets go through the transaction DB (pessimistic: each put takes its key's lock).
+//   pessimistic (rocksdb_txn): TransactionDB; GetForUpdate locks both keys (in key order, so two
+//     transactions never deadlock), Put, Commit; a lock timeout or busy status retries.
+//   optimistic (rocksdb_occ): OptimisticTransactionDB; snapshot at begin, GetForUpdate registers
+//     the keys for validation, Put, Commit fails with Busy on a conflict and retries.
+class rocksdb_txn_adapter : public kv_adapter {
+ public:
+  rocksdb_txn_adapter(const std::string& dir, const bench_config& c, bool optimistic)
+      : optimistic_(optimistic) {
+    rocksdb::Options o = rocksdb_options(c);
+    rocksdb::Status st;
+    if (optimistic_) {
+      rocksdb::OptimisticTransactionDB* db = nullptr;
+      st = rocksdb::OptimisticTransactionDB::Open(o, dir, &db);
+      occ_.reset(db);
+      base_ = db;
+    } else {
+      rocksdb::TransactionDB* db = nullptr;
+      st = rocksdb::TransactionDB::Open(o, rocksdb::TransactionDBOptions(), dir, &db);
+      pess_.reset(db);
+      base_ = db;
+    }
+    if (!st.ok()) throw std::runtime_error(name() + ": " + st.ToString());
+    wo_.sync = c.sync == sync_kind::full;
+  }
+  std::string name() const override { return optimistic_ ? "rocksdb_occ" : "rocksdb_txn"; }
+  void put(std::string_view k, std::string_view v) override {
+    auto st = base_->Put(wo_, slice(k), slice(v));
+    if (!st.ok()) throw std::runtime_error(name() + " put: " + st.ToString());
+  }
+  bool get(std::string_view k, std::string& out) override {
+    return base_->Get(rocksdb::ReadOptions(), slice(k), &out).ok();
+  }
+  int seek_scan(std::string_view k, int n) override {
+    std::unique_ptr<rocksdb::Iterator> it(base_->NewIterator(rocksdb::ReadOptions()));
+    int got = 0;
+    for (it->Seek(slice(k)); it->Valid() && got < n; it->Next()) {
+      do_not_optimize(it->value().size());
+      ++got;
+    }
+    return got;
+  }
+  bool has_txn() const override { return true; }
+  int txn_rmw(std::string_view k1, std::string_view k2) override {
+    thread_local std::string a, b;
+    thread_local std::unique_ptr<rocksdb::Transaction> reuse;
+    thread_local const void* owner = nullptr;
+    if (owner != this) {
+      reuse.reset();
+      owner = this;
+    }
+    std::string_view first = k1 < k2 ? k1 : k2, second = k1 < k2 ? k2 : k1;
+    for (int retries = 0;; ++retries) {
+      rocksdb::Transaction* t = nullptr;
+      rocksdb::ReadOptions ro;
+      if (optimistic_) {
+        rocksdb::OptimisticTransactionOptions to;
+        to.set_snapshot = true;
+        t = occ_->BeginTransaction(wo_, to, reuse.get());
+        ro.snapshot = t->GetSnapshot();
+      } else {
+        t = pess_->BeginTransaction(wo_, rocksdb::TransactionOptions(), reuse.get());
+      }
+      if (t != reuse.get()) reuse.reset(t);
+      std::string* out_first = first == k1 ? &a : &b;
+      std::string* out_second = first == k1 ? &b : &a;
+      auto st = t->GetForUpdate(ro, slice(first), out_first);
+      if (st.ok()) st = t->GetForUpdate(ro, slice(second), out_second);
+      if (st.ok()) st = t->Put(slice(k1), slice(b));
+      if (st.ok()) st = t->Put(slice(k2), slice(a));
+      if (st.ok()) st = t->Commit();
+      if (st.ok()) return retries;
+      t->Rollback();
+      if (!st.IsBusy() && !st.IsTimedOut() && !st.IsTryAgain()) {
+        throw std::runtime_error(name() + " txn: " + st.ToString());
+      }
+    }
+  }
+  void close() override {
+    if (base_ != nullptr) {
+      base_->FlushWAL(true);
+      occ_.reset();
+      pess_.reset();
+      base_ = nullptr;
+    }
+  }
+
+ private:
+  static rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+  bool optimistic_;
+  std::unique_ptr<rocksdb::OptimisticTransactionDB> occ_;
+  std::unique_ptr<rocksdb::TransactionDB> pess_;
+  rocksdb::DB* base_ = nullptr;
+  rocksdb::WriteOptions wo_;
+};
 #endif
 
 #if SOCHDB_BENCH_LEVELDB
@@ -211,8 +375,7 @@ class leveldb_adapter : public kv_adapter {
     filter_.reset(leveldb::NewBloomFilterPolicy(10));
     leveldb::Options o;
     o.create_if_missing = true;
-    o.compression =
-        c.compression == "none" ? leveldb::kNoCompression : leveldb::kSnappyCompression;
+    o.compression = c.compression == "none" ? leveldb::kNoCompression : leveldb::kSnappyCompression;
     o.block_cache = cache_.get();
     o.filter_policy = filter_.get();
     o.write_buffer_size = c.memtable_bytes;
@@ -239,6 +402,10 @@ class leveldb_adapter : public kv_adapter {
       ++got;
     }
     return got;
+  }
+  bool compact_all() override {
+    db_->CompactRange(nullptr, nullptr);
+    return true;
   }
   void close() override { db_.reset(); }
 
@@ -309,6 +476,32 @@ class lmdb_adapter : public kv_adapter {
     mdb_txn_abort(txn);
     return got;
   }
+  bool has_txn() const override { return true; }
+  int txn_rmw(std::string_view k1, std::string_view k2) override {
+    thread_local std::string a, b;
+    MDB_txn* txn = nullptr;
+    check(mdb_txn_begin(env_, nullptr, 0, &txn), "txn_begin");  // one writer at a time
+    MDB_val ka{k1.size(), const_cast<char*>(k1.data())},
+        kb{k2.size(), const_cast<char*>(k2.data())};
+    MDB_val va{}, vb{};
+    int rc = mdb_get(txn, dbi_, &ka, &va);
+    if (rc == 0) {
+      a.assign(static_cast<const char*>(va.mv_data), va.mv_size);
+      rc = mdb_get(txn, dbi_, &kb, &vb);
+    }
+    if (rc == 0) {
+      b.assign(static_cast<const char*>(vb.mv_data), vb.mv_size);
+      MDB_val na{b.size(), b.data()}, nb{a.size(), a.data()};
+      rc = mdb_put(txn, dbi_, &ka, &na, 0);
+      if (rc == 0) rc = mdb_put(txn, dbi_, &kb, &nb, 0);
+    }
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      check(rc, "txn");
+    }
+    check(mdb_txn_commit(txn), "commit");
+    return 0;
+  }
   void close() override {
     if (env_ != nullptr) {
       mdb_env_sync(env_, 1);
@@ -364,6 +557,23 @@ class sqlite_adapter : public kv_adapter {
     sqlite3_reset(c.get);
     return found;
   }
+  bool has_txn() const override { return true; }
+  int txn_rmw(std::string_view k1, std::string_view k2) override {
+    auto& c = conn();
+    thread_local std::string a, b;
+    std::lock_guard wl(write_mu_);  // writers take turns (BEGIN IMMEDIATE then never waits)
+    step_done(c, c.begin);
+    bool ok = read(c, k1, a) && read(c, k2, b);
+    if (ok) {
+      ok = write(c, k1, b) && write(c, k2, a);
+    }
+    if (!ok) {
+      step_done(c, c.rollback);
+      throw std::runtime_error(std::string("sqlite txn: ") + sqlite3_errmsg(c.db));
+    }
+    step_done(c, c.commit);
+    return 0;
+  }
   int seek_scan(std::string_view k, int n) override {
     auto& c = conn();
     sqlite3_bind_blob(c.scan, 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
@@ -382,6 +592,9 @@ class sqlite_adapter : public kv_adapter {
       sqlite3_finalize(c->put);
       sqlite3_finalize(c->get);
       sqlite3_finalize(c->scan);
+      sqlite3_finalize(c->begin);
+      sqlite3_finalize(c->commit);
+      sqlite3_finalize(c->rollback);
       sqlite3_close(c->db);
     }
     conns_.clear();
@@ -391,7 +604,32 @@ class sqlite_adapter : public kv_adapter {
   struct connection {
     sqlite3* db = nullptr;
     sqlite3_stmt *put = nullptr, *get = nullptr, *scan = nullptr;
+    sqlite3_stmt *begin = nullptr, *commit = nullptr, *rollback = nullptr;
   };
+  static void step_done(connection& c, sqlite3_stmt* st) {
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+      throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(c.db));
+    }
+  }
+  static bool read(connection& c, std::string_view k, std::string& out) {
+    sqlite3_bind_blob(c.get, 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
+    bool found = sqlite3_step(c.get) == SQLITE_ROW;
+    if (found) {
+      out.assign(static_cast<const char*>(sqlite3_column_blob(c.get, 0)),
+                 static_cast<std::size_t>(sqlite3_column_bytes(c.get, 0)));
+    }
+    sqlite3_reset(c.get);
+    return found;
+  }
+  static bool write(connection& c, std::string_view k, std::string_view v) {
+    sqlite3_bind_blob(c.put, 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(c.put, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    int rc = sqlite3_step(c.put);
+    sqlite3_reset(c.put);
+    return rc == SQLITE_DONE;
+  }
   static void exec(sqlite3* db, const char* sql) {
     char* err = nullptr;
     if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
@@ -420,6 +658,9 @@ class sqlite_adapter : public kv_adapter {
     sqlite3_prepare_v2(c->db, "SELECT v FROM kv WHERE k = ?", -1, &c->get, nullptr);
     sqlite3_prepare_v2(c->db, "SELECT k, v FROM kv WHERE k >= ? ORDER BY k LIMIT ?", -1, &c->scan,
                        nullptr);
+    sqlite3_prepare_v2(c->db, "BEGIN IMMEDIATE", -1, &c->begin, nullptr);
+    sqlite3_prepare_v2(c->db, "COMMIT", -1, &c->commit, nullptr);
+    sqlite3_prepare_v2(c->db, "ROLLBACK", -1, &c->rollback, nullptr);
     std::lock_guard lk(mu_);
     conns_.push_back(std::move(c));
     cache = {id_, conns_.back().get()};

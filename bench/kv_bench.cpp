@@ -2,9 +2,9 @@
 // and SQLite (each behind one adapter in kv_adapters.hpp, all fed the same key stream).
 //
 //   kv_bench --db DIR --workloads fillseq,fillrandom,overwrite,readrandom,readmissing,
-//            seekrandom,readwhilewriting,txn --num N --key-size 16 --value-size 100
+//            seekrandom,readwhilewriting,txn,compact,reopen --num N --key-size 16 --value-size 100
 //            --sync off|normal|full --threads T [--compression lz4|zstd|none]
-//            [--compare rocksdb,leveldb,lmdb,sqlite]
+//            [--compare rocksdb,leveldb,lmdb,sqlite,rocksdb_txn,rocksdb_occ,sochdb_si]
 //
 // Prints one JSON object per line {"library","workload","sync","threads","num","ops_per_s",
 // "p50_us","p99_us","db_bytes","write_amp"} and then a table with each library's ops/s as a
@@ -16,8 +16,19 @@
 // keys), readmissing (random absent keys), seekrandom (seek to a random key and read 10
 // entries), readwhilewriting (T readers while one more thread writes). Reads on an empty
 // database fill it first (untimed). write_amp is the bytes the process handed to write(2)
-// (/proc/self/io wchar) per byte of user data written, null for read workloads. `txn` needs
-// transactions, which are not built yet: it is reported as skipped.
+// (/proc/self/io wchar) per byte of user data written, null for read workloads. txn: --num
+// transactions over a filled database, each a 2-key read-modify-write of two distinct random
+// keys (kv_adapters.hpp: txn_rmw), retried until it commits; libraries without transactions
+// (LevelDB) are skipped. Compare with sochdb_si (snapshot isolation), rocksdb_txn
+// (pessimistic), rocksdb_occ (optimistic), sqlite (BEGIN IMMEDIATE) and lmdb. The retries are
+// printed on stderr. reopen: close the filled database and time opening it again (p50_us = the
+// open time). compact: flush and compact everything (p50_us = its time; db_bytes after it is
+// the data's space without WAL tails; sochdb, RocksDB and LevelDB).
+//
+// Equivalent configuration: --cache-mb (default 128) for every cache, 64 MiB memtables, 10-bit
+// bloom filters, 4 KiB blocks, the same compression (kv_adapters.hpp); --mmap makes sochdb
+// read SSTables through mmap. --reads N: operations of readrandom, readmissing, seekrandom and
+// readwhilewriting (default --num), as db_bench's --reads.
 #include "bench_util.hpp"
 #include "kv_adapters.hpp"
 
@@ -50,6 +61,7 @@ struct config {
   std::vector<std::string> compare;
   std::size_t cache_mb = 128;
   bool mmap = false;
+  std::uint64_t reads = 0;  ///< operations of the read workloads; 0: --num
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -66,7 +78,8 @@ std::vector<std::string> split(const std::string& s) {
   std::fprintf(stderr,
                "kv_bench: %s\nusage: kv_bench --db DIR --workloads LIST --num N --key-size 16 "
                "--value-size 100 --sync off|normal|full --threads T [--compression lz4|zstd|none] "
-               "[--compare rocksdb,leveldb,lmdb,sqlite] [--cache-mb 128] [--mmap]\n",
+               "[--compare rocksdb,leveldb,lmdb,sqlite,rocksdb_txn,rocksdb_occ,sochdb_si] "
+               "[--cache-mb 128] [--mmap] [--reads N]\n",
                why.c_str());
   std::exit(2);
 }
@@ -85,6 +98,8 @@ config parse(int argc, char** argv) {
       c.workloads = split(val());
     else if (a == "--num")
       c.num = std::stoull(val());
+    else if (a == "--reads")
+      c.reads = std::stoull(val());
     else if (a == "--key-size")
       c.key_size = std::stoul(val());
     else if (a == "--value-size")
@@ -109,7 +124,8 @@ config parse(int argc, char** argv) {
   if (c.compression != "lz4" && c.compression != "zstd" && c.compression != "none") {
     usage("bad --compression");
   }
-  if (c.threads < 1 || c.key_size < 8 || c.num == 0) usage("bad --threads/--key-size/--num");
+  if (c.threads < 1 || c.key_size < 8 || c.num < 2) usage("bad --threads/--key-size/--num");
+  if (c.reads == 0) c.reads = c.num;
   return c;
 }
 
@@ -167,19 +183,24 @@ std::unique_ptr<kv_adapter> make_adapter(const std::string& lib, const std::stri
   bc.compression = c.compression;
   bc.cache_bytes = c.cache_mb << 20;
   bc.mmap = c.mmap;
-  if (lib == "sochdb") {
+  if (lib == "sochdb" || lib == "sochdb_si") {
     using namespace sochdb;
+    isolation_level level =
+        lib == "sochdb" ? isolation_level::serializable : isolation_level::snapshot;
     if (c.compression == "zstd") {
-      return std::make_unique<sochdb_adapter<basic_database<lsm_storage<posix_fs, zstd>>>>(dir, bc);
+      return std::make_unique<sochdb_adapter<basic_database<lsm_storage<posix_fs, zstd>>>>(dir, bc,
+                                                                                           level);
     }
     if (c.compression == "none") {
-      return std::make_unique<sochdb_adapter<basic_database<lsm_storage<posix_fs, no_compression>>>>(
-          dir, bc);
+      return std::make_unique<
+          sochdb_adapter<basic_database<lsm_storage<posix_fs, no_compression>>>>(dir, bc, level);
     }
-    return std::make_unique<sochdb_adapter<database>>(dir, bc);
+    return std::make_unique<sochdb_adapter<database>>(dir, bc, level);
   }
 #if SOCHDB_BENCH_ROCKSDB
   if (lib == "rocksdb") return std::make_unique<rocksdb_adapter>(dir, bc);
+  if (lib == "rocksdb_txn") return std::make_unique<rocksdb_txn_adapter>(dir, bc, false);
+  if (lib == "rocksdb_occ") return std::make_unique<rocksdb_txn_adapter>(dir, bc, true);
 #endif
 #if SOCHDB_BENCH_LEVELDB
   if (lib == "leveldb") return std::make_unique<leveldb_adapter>(dir, bc);
@@ -313,7 +334,7 @@ int main(int argc, char** argv) {
         if (!filled) fill_untimed();
         bool missing = w == "readmissing";
         std::atomic<std::uint64_t> found{0};
-        r = run_threads(c.threads, c.num,
+        r = run_threads(c.threads, c.reads,
                         [&](int, std::uint64_t i, std::string& k, std::string& v) {
                           std::mt19937_64 rng(seed * 17 + i);
                           km.make(rng() % c.num, k);
@@ -327,11 +348,12 @@ int main(int argc, char** argv) {
         }
       } else if (w == "seekrandom") {
         if (!filled) fill_untimed();
-        r = run_threads(c.threads, c.num, [&](int, std::uint64_t i, std::string& k, std::string&) {
-          std::mt19937_64 rng(seed * 13 + i);
-          km.make(rng() % c.num, k);
-          do_not_optimize(db->seek_scan(k, 10));
-        });
+        r = run_threads(c.threads, c.reads,
+                        [&](int, std::uint64_t i, std::string& k, std::string&) {
+                          std::mt19937_64 rng(seed * 13 + i);
+                          km.make(rng() % c.num, k);
+                          do_not_optimize(db->seek_scan(k, 10));
+                        });
       } else if (w == "readwhilewriting") {
         if (!filled) fill_untimed();
         std::atomic<bool> stop{false};
@@ -342,7 +364,7 @@ int main(int argc, char** argv) {
             db->put(k, vs.at(i));
           }
         });
-        r = run_threads(c.threads, c.num,
+        r = run_threads(c.threads, c.reads,
                         [&](int, std::uint64_t i, std::string& k, std::string& v) {
                           std::mt19937_64 rng(seed * 19 + i);
                           km.make(rng() % c.num, k);
@@ -350,11 +372,53 @@ int main(int argc, char** argv) {
                         });
         stop = true;
         writer.join();
+      } else if (w == "compact") {
+        // A full flush + compaction of the filled database (db_bytes afterwards: the space the
+        // data takes without WAL tails; sochdb, RocksDB, LevelDB only).
+        if (!filled) fill_untimed();
+        stopwatch sw;
+        if (!db->compact_all()) {
+          std::fprintf(stderr, "kv_bench: %s: compact skipped (no such operation)\n", lib.c_str());
+          continue;
+        }
+        double us = sw.micros();
+        r.ops = 1;
+        r.ops_per_s = 1e6 / us;
+        r.p50 = r.p99 = us;
+      } else if (w == "reopen") {
+        // Open time of the filled database: close (untimed), then time the open alone
+        // (recovery: manifest + WAL tail for sochdb). ops_per_s = opens per second; p50/p99 =
+        // the open time in microseconds.
+        if (!filled) fill_untimed();
+        db->close();
+        db.reset();
+        stopwatch sw;
+        db = make_adapter(lib, dir, c);
+        double us = sw.micros();
+        r.ops = 1;
+        r.ops_per_s = 1e6 / us;
+        r.p50 = r.p99 = us;
       } else if (w == "txn") {
-        std::fprintf(stderr,
-                     "kv_bench: %s: txn skipped (transactions arrive with the MVCC issue)\n",
-                     lib.c_str());
-        continue;
+        if (!db->has_txn()) {
+          std::fprintf(stderr, "kv_bench: %s: txn skipped (no transactions)\n", lib.c_str());
+          continue;
+        }
+        if (!filled) fill_untimed();
+        writes = true;
+        std::atomic<std::uint64_t> retries{0};
+        r = run_threads(c.threads, c.num,
+                        [&](int, std::uint64_t i, std::string& k, std::string& v) {
+                          std::mt19937_64 rng(seed * 23 + i);
+                          std::uint64_t a = rng() % c.num, b = rng() % (c.num - 1);
+                          if (b >= a) ++b;
+                          km.make(a, k);
+                          km.make(b, v);
+                          retries.fetch_add(static_cast<std::uint64_t>(db->txn_rmw(k, v)),
+                                            std::memory_order_relaxed);
+                        });
+        std::fprintf(stderr, "kv_bench: %s txn: %llu retries in %llu transactions\n", lib.c_str(),
+                     static_cast<unsigned long long>(retries.load()),
+                     static_cast<unsigned long long>(c.num));
       } else {
         std::fprintf(stderr, "kv_bench: unknown workload '%s'\n", w.c_str());
         return 2;
@@ -370,8 +434,9 @@ int main(int argc, char** argv) {
       row["p99_us"] = r.p99;
       row["db_bytes"] = directory_bytes(dir);
       if (writes) {
+        std::uint64_t writes_per_op = w == "txn" ? 2 : 1;
         row["write_amp"] = static_cast<double>(r.bytes_written) /
-                           static_cast<double>(c.num * (c.key_size + c.value_size));
+                           static_cast<double>(c.num * writes_per_op * (c.key_size + c.value_size));
       } else {
         row["write_amp"] = nullptr;
       }

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -222,6 +223,63 @@ TEST_CASE("lsm: compaction drops what no snapshot can see: old versions, tombsto
   }
   CHECK_FALSE(s->get("ttl" + key_of(3), max_timestamp, 0, v));
   CHECK(s->stats().gc_dropped_versions > 900);
+}
+
+TEST_CASE("lsm: with snapshot points, GC keeps exactly the versions some point reads") {
+  // Random puts and deletes with flushes in between; live snapshots at a few timestamps. After a
+  // full compaction every snapshot (and the top) reads what it read before, and the tree holds
+  // exactly one version per (key, distinct version some point reads) -- minus deletions the
+  // oldest point reads, which the bottommost level drops.
+  memory_fs fs;
+  auto o = tiny();
+  o.auto_checkpoint = false;
+  auto s = lsm_mem::open(fs, "/db", o);
+  std::vector<std::uint64_t> live{300, 301, 950, 1400};
+  std::uint64_t top = 2000;
+  s->set_snapshot_points([&](std::vector<std::uint64_t>& out) {
+    out.insert(out.end(), live.begin(), live.end());
+    out.push_back(top);
+  });
+  // history[key] = (ts, value or nullopt for a deletion), oldest first.
+  std::map<std::string, std::vector<std::pair<std::uint64_t, std::optional<std::string>>>> history;
+  std::mt19937_64 rng(7);
+  for (std::uint64_t ts = 1; ts <= top; ++ts) {
+    std::string k = key_of(rng() % 150);
+    if (rng() % 5 == 0) {
+      commit(*s, ts, write_batch().del(k));
+      history[k].emplace_back(ts, std::nullopt);
+    } else {
+      commit(*s, ts, write_batch().put(k, std::to_string(ts)));
+      history[k].emplace_back(ts, std::to_string(ts));
+    }
+    if (ts % 250 == 0) s->checkpoint();
+  }
+  std::map<std::uint64_t, std::map<std::string, std::string>> before;
+  for (auto p : live) before[p] = dump(*s, p);
+  before[top] = dump(*s, top);
+  s->compact();
+  for (auto& [p, m] : before) CHECK(dump(*s, p) == m);
+  std::uint64_t expected = 0;
+  for (auto& [k, h] : history) {
+    std::set<std::uint64_t> read;                   // timestamps of the versions some point reads
+    std::optional<std::uint64_t> dropped_deletion;  // the deletion the oldest point reads
+    for (std::size_t i = 0; i <= live.size(); ++i) {
+      std::uint64_t p = i < live.size() ? live[i] : top;
+      const std::pair<std::uint64_t, std::optional<std::string>>* v = nullptr;
+      for (auto& e : h) {
+        if (e.first <= p) v = &e;
+      }
+      if (v == nullptr) continue;
+      if (i == 0 && !v->second) dropped_deletion = v->first;
+      read.insert(v->first);
+    }
+    if (dropped_deletion) read.erase(*dropped_deletion);
+    expected += read.size();
+  }
+  std::uint64_t n = 0;
+  auto it = s->internal_scan();
+  for (it.seek_to_first(); it.valid(); it.next()) ++n;
+  CHECK(n == expected);
 }
 
 TEST_CASE("lsm: compact_range compacts only the overlapping files") {

@@ -19,11 +19,15 @@
 // level i (L1: level1_size). The level with the highest score (L0: files / trigger; Li: bytes /
 // budget) >= 1 is compacted: all of L0 with the overlapping L1 files, or one Li file (round
 // robin by a per-level pointer) with the overlapping Li+1 files; a file with nothing to merge
-// with is moved down by a manifest edit alone. Merging drops every version no reader can see:
-// of each key's versions at or below the snapshot horizon only the newest is kept, and it too
-// is dropped at the bottommost level when it is a deletion or an expired value (elsewhere an
-// expired value becomes a deletion). Output files are cut at target_file_size, only between
-// user keys.
+// with is moved down by a manifest edit alone. Merging drops every version no reader can see.
+// The read points are the live snapshots' timestamps (set_snapshot_points; the database passes
+// its snapshot tracker's) and the top, min(published, last applied); without a points function
+// the only point is the snapshot horizon (set_snapshot_horizon). Versions above the top are
+// kept; below it a version is kept only if it is the newest at or below some read point (so of
+// the versions between two live snapshots only the newest survives); the newest at or below the
+// oldest point is dropped at the bottommost level when it is a deletion or an expired value
+// (elsewhere an expired value becomes a deletion). Output files are cut at target_file_size,
+// only between user keys.
 //
 // Reads: memtable, immutable memtables, L0 files newest first, then one file per level
 // (bloom-filtered, min-timestamp-filtered); scans merge all sources (merging_iterator) under a
@@ -56,6 +60,7 @@
 #include <sochdb/storage/sstable.hpp>
 #include <sochdb/storage/wal.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -64,6 +69,7 @@
 #include <set>
 #include <stop_token>
 #include <thread>
+#include <vector>
 
 SOCHDB_BEGIN_NAMESPACE
 
@@ -228,6 +234,15 @@ class lsm_storage {
   void set_snapshot_horizon(std::function<std::uint64_t()> f) {
     std::lock_guard lk(write_mu_);
     horizon_ = std::move(f);
+  }
+
+  /// The finer form of the horizon: `f(points)` fills `points` with the timestamps of every
+  /// live snapshot followed by the published timestamp (any order, duplicates allowed). Version
+  /// GC then keeps, below the top, only the newest version at or below each point. Called under
+  /// the backend's write lock: it must not call back into the backend. Replaces the horizon.
+  void set_snapshot_points(std::function<void(std::vector<std::uint64_t>&)> f) {
+    std::lock_guard lk(write_mu_);
+    points_ = std::move(f);
   }
 
   // ---- maintenance ----
@@ -873,12 +888,12 @@ class lsm_storage {
   // Flushes the oldest immutable memtable; false when there is none.
   bool flush_one() {
     imm_entry job;
-    std::uint64_t horizon = 0;
+    std::vector<std::uint64_t> points;
     {
       std::lock_guard lk(write_mu_);
       if (imm_.empty() || !failed_.empty()) return false;
       job = imm_.front();
-      horizon = horizon_ ? std::min(horizon_(), last_ts_) : 0;
+      points = read_points();
     }
     std::uint64_t number = next_file_++;
     std::string path = env_->path_of(number);
@@ -889,7 +904,7 @@ class lsm_storage {
         sst_builder<Fs, Compression> b(fs_, path, sst_opts(), opt_.lsm.compression);
         detail::pinned_iterator it(job.mem);
         it.seek_to_first();
-        gc_filter gc(horizon, wall_ms());
+        gc_filter gc(std::move(points), wall_ms());
         for (; it.valid(); it.next()) {
           auto d = gc.decide(it.key(), it.value(), false);
           if (d == gc_filter::drop) {
@@ -980,23 +995,53 @@ class lsm_storage {
     return f;
   }
 
-  // Version GC while merging (see the header comment).
+  // The GC read points, ascending and unique, the last one the top (see the header comment);
+  // empty when nothing may be dropped. Under write_mu_.
+  std::vector<std::uint64_t> read_points() const {
+    std::vector<std::uint64_t> p;
+    if (points_) {
+      points_(p);
+    } else if (horizon_) {
+      p.push_back(horizon_());
+    }
+    if (p.empty()) return p;
+    std::sort(p.begin(), p.end());
+    p.erase(std::unique(p.begin(), p.end()), p.end());
+    // The top: never above what this backend has applied (points are published timestamps).
+    std::uint64_t top = std::min(p.back(), last_ts_);
+    while (!p.empty() && p.back() > top) p.pop_back();
+    if (p.empty() || p.back() != top) p.push_back(top);
+    return p;
+  }
+
+  // Version GC while merging (see the header comment). Entries arrive in internal-key order:
+  // by user key, each key's versions newest first.
   class gc_filter {
    public:
     enum decision { keep, drop, as_deletion };
-    gc_filter(std::uint64_t horizon, std::uint64_t now) : horizon_(horizon), now_(now) {}
+    gc_filter(std::vector<std::uint64_t> points, std::uint64_t now)
+        : points_(std::move(points)), now_(now) {}
 
     decision decide(std::string_view ikey, std::string_view value, bool bottommost) {
       std::string_view uk = user_key_of(ikey);
       if (!have_ || uk != cur_) {
         cur_.assign(uk);
         have_ = true;
-        seen_visible_ = false;
+        newer_ts_ = max_timestamp;
       }
       std::uint64_t ts = timestamp_of(ikey);
-      if (ts > horizon_) return keep;
-      if (seen_visible_) return drop;  // shadowed for every reader at or above the horizon
-      seen_visible_ = true;
+      if (points_.empty() || ts > points_.back()) {
+        newer_ts_ = ts;
+        return keep;
+      }
+      // Readers at points in [ts, newer version's ts) read this version; none: it is shadowed
+      // for every reader.
+      auto it = std::lower_bound(points_.begin(), points_.end(), ts);
+      bool needed = it != points_.end() && *it < newer_ts_;
+      newer_ts_ = ts;
+      if (!needed) return drop;
+      // Only the version the oldest reader reads may go entirely: no reader reads anything older.
+      if (it != points_.begin()) return keep;
       value_kind kind = kind_of(ikey);
       if (kind == value_kind::deletion) return bottommost ? drop : keep;
       if (kind == value_kind::value_with_expiry && decode_stored_value(kind, value).expired(now_)) {
@@ -1011,10 +1056,11 @@ class lsm_storage {
     }
 
    private:
-    std::uint64_t horizon_, now_;
+    std::vector<std::uint64_t> points_;
+    std::uint64_t now_;
     std::string cur_;
     bool have_ = false;
-    bool seen_visible_ = false;
+    std::uint64_t newer_ts_ = max_timestamp;
     std::string buf_;
   };
 
@@ -1177,11 +1223,11 @@ class lsm_storage {
       ++trivial_moves_;
       return {f->info.number};
     }
-    std::uint64_t horizon = 0;
+    std::vector<std::uint64_t> points;
     std::shared_ptr<const version_type> base;
     {
       std::lock_guard lk(write_mu_);
-      horizon = horizon_ ? std::min(horizon_(), last_ts_) : 0;
+      points = read_points();
     }
     {
       std::lock_guard mk(manifest_mu_);
@@ -1200,7 +1246,7 @@ class lsm_storage {
     }
     internal_iterator it(std::move(children));
     bottommost_check bottom(base, out_level);
-    gc_filter gc(horizon, wall_ms());
+    gc_filter gc(std::move(points), wall_ms());
     std::vector<sst_file_entry> outputs;
     std::vector<std::uint64_t> numbers;
     std::optional<sst_builder<Fs, Compression>> b;
@@ -1315,6 +1361,7 @@ class lsm_storage {
   std::atomic<std::shared_ptr<const read_state_type>> rs_;
   std::string buf_;
   std::function<std::uint64_t()> horizon_;
+  std::function<void(std::vector<std::uint64_t>&)> points_;
   std::uint64_t last_ts_ = 0;
   std::atomic<std::uint64_t> published_{0};
   std::chrono::steady_clock::time_point last_sync_{};
