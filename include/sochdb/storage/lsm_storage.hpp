@@ -69,6 +69,7 @@
 #include <set>
 #include <stop_token>
 #include <thread>
+#include <utility>
 #include <vector>
 
 SOCHDB_BEGIN_NAMESPACE
@@ -344,7 +345,7 @@ class lsm_storage {
       s.lsm.slowdowns = slowdowns_;
       s.lsm.stops = stops_;
       s.lsm.background_error = failed_;
-      rs = rs_.load();
+      rs = read_state();
     }
     s.lsm.enabled = true;
     s.memtable_entries = rs->mem->entries();
@@ -433,6 +434,8 @@ class lsm_storage {
       stall_cv_.notify_all();
     }
     stop_threads();
+    // The documented lock order (manifest_mu_ before write_mu_), as install() takes them.
+    std::lock_guard mk(manifest_mu_);
     std::lock_guard lk(write_mu_);
     if (closed_) return;
     closed_ = true;
@@ -440,7 +443,6 @@ class lsm_storage {
     if (failed_.empty()) {
       try {
         wal_.close();
-        std::lock_guard mk(manifest_mu_);
         manifest_.close();
       } catch (...) {
         release();
@@ -535,7 +537,8 @@ class lsm_storage {
   }
 
   [[nodiscard]] std::shared_ptr<const read_state_type> read_state() const {
-    return rs_.load(std::memory_order_acquire);
+    std::lock_guard g(rs_mu_);
+    return rs_;
   }
 
   static std::uint64_t wall_ms() { return system_ms_source{}(); }
@@ -568,7 +571,11 @@ class lsm_storage {
     rs->imm.reserve(imm_.size());
     for (auto it = imm_.rbegin(); it != imm_.rend(); ++it) rs->imm.push_back(it->mem);
     rs->ver = ver_;
-    rs_.store(std::move(rs), std::memory_order_release);
+    std::shared_ptr<const read_state_type> old;
+    {
+      std::lock_guard g(rs_mu_);
+      old = std::exchange(rs_, std::move(rs));
+    }  // the old state is released outside the lock
   }
 
   // ---- write path: memtable switches and stalls ----
@@ -1358,7 +1365,11 @@ class lsm_storage {
   detail::mem_store inserter_;  // batch insertion (its own table is unused)
   std::shared_ptr<memtable> mem_;
   std::deque<imm_entry> imm_;  // oldest first
-  std::atomic<std::shared_ptr<const read_state_type>> rs_;
+  // The published read state. A plain mutex rather than std::atomic<std::shared_ptr>: the
+  // critical section is a reference-count increment, and libstdc++ 12's atomic<shared_ptr>
+  // synchronizes through a lock bit that ThreadSanitizer cannot see.
+  mutable std::mutex rs_mu_;
+  std::shared_ptr<const read_state_type> rs_;
   std::string buf_;
   std::function<std::uint64_t()> horizon_;
   std::function<void(std::vector<std::uint64_t>&)> points_;
