@@ -3,6 +3,13 @@
 // them). Comparison libraries are compiled in only when meson found them
 // (SOCHDB_BENCH_ROCKSDB, _LEVELDB, _LMDB, _SQLITE).
 //
+// Equivalent configuration (bench_config): every library that has a block/page cache gets the
+// same size (--cache-mb, default 128 MiB: sochdb's block cache, RocksDB's LRU block cache,
+// LevelDB's block cache, SQLite's page cache; LMDB has none, it reads the OS page cache through
+// its map); the LSMs get the same memtable size (64 MiB: sochdb's memtable_size, RocksDB's and
+// LevelDB's write_buffer_size), 10-bit bloom filters and 4 KiB blocks, and the same compression
+// where the library has it (LevelDB only knows snappy: it gets snappy for lz4/zstd).
+//
 // Transactions (the `txn` workload): `txn_rmw(k1, k2)` reads both keys and writes each one the
 // other's value (a 2-key read-modify-write: the writes depend on the reads), in one transaction
 // that the adapter retries until it commits, returning the number of retries. sochdb runs it
@@ -26,16 +33,20 @@
 #include <string_view>
 
 #if SOCHDB_BENCH_ROCKSDB
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/optimistic_transaction_db.h>
 #include <rocksdb/utilities/transaction.h>
 #include <rocksdb/utilities/transaction_db.h>
 #endif
 #if SOCHDB_BENCH_LEVELDB
+#include <leveldb/cache.h>
 #include <leveldb/db.h>
+#include <leveldb/filter_policy.h>
 #include <leveldb/options.h>
 #include <leveldb/write_batch.h>
 #endif
@@ -49,6 +60,15 @@
 namespace sochdb_bench {
 
 enum class sync_kind { off, normal, full };
+
+/// What every adapter is configured with (kv_bench's command line).
+struct bench_config {
+  sync_kind sync = sync_kind::off;
+  std::string compression = "lz4";         ///< lz4 | zstd | none
+  std::size_t cache_bytes = 128ull << 20;  ///< block / page cache
+  std::size_t memtable_bytes = 64ull << 20;
+  bool mmap = false;  ///< sochdb: read SSTables through mmap
+};
 
 /// Every adapter is used from several threads at once (the libraries are thread-safe or the
 /// adapter makes them so).
@@ -64,6 +84,9 @@ class kv_adapter {
   virtual void close() = 0;
   /// Whether txn_rmw is supported.
   virtual bool has_txn() const { return false; }
+  /// Flushes and compacts everything (the `compact` workload); false when the library has no
+  /// such operation.
+  virtual bool compact_all() { return false; }
   /// One transaction: reads k1 and k2, writes k1 = old k2 and k2 = old k1; retried until it
   /// commits. Returns the number of retries.
   virtual int txn_rmw(std::string_view, std::string_view) {
@@ -80,16 +103,21 @@ inline std::uint64_t directory_bytes(const std::string& dir) {
   return n;
 }
 
-// ---- sochdb: the default database (wal_storage on posix_fs); sync modes map one to one. ----
+// ---- sochdb: the default database (lsm_storage on posix_fs, with the policy the compression
+// option names); sync modes map one to one. ----
+template <class Db>
 class sochdb_adapter : public kv_adapter {
  public:
-  sochdb_adapter(const std::string& dir, sync_kind s,
+  sochdb_adapter(const std::string& dir, const bench_config& c,
                  sochdb::isolation_level level = sochdb::isolation_level::serializable)
       : level_(level) {
-    sochdb::sync_mode m = s == sync_kind::full     ? sochdb::sync_mode::full
-                          : s == sync_kind::normal ? sochdb::sync_mode::normal
-                                                   : sochdb::sync_mode::off;
-    db_.emplace(sochdb::database::open(dir, {.sync = m}));
+    sochdb::sync_mode m = c.sync == sync_kind::full     ? sochdb::sync_mode::full
+                          : c.sync == sync_kind::normal ? sochdb::sync_mode::normal
+                                                        : sochdb::sync_mode::off;
+    sochdb::database_options o{.sync = m, .memtable_size = c.memtable_bytes};
+    o.lsm.block_cache_size = c.cache_bytes;
+    o.lsm.use_mmap_reads = c.mmap;
+    db_.emplace(Db::open(dir, o));
   }
   std::string name() const override {
     return level_ == sochdb::isolation_level::serializable ? "sochdb" : "sochdb_si";
@@ -119,6 +147,10 @@ class sochdb_adapter : public kv_adapter {
     }
     return got;
   }
+  bool compact_all() override {
+    db_->compact();
+    return true;
+  }
   void close() override {
     db_->flush();
     auto s = db_->stats();
@@ -130,6 +162,16 @@ class sochdb_adapter : public kv_adapter {
                    static_cast<unsigned long long>(s.storage.wal_syncs),
                    static_cast<double>(s.storage.wal_syncs) / static_cast<double>(s.commits));
     }
+    const auto& l = s.storage.lsm;
+    std::fprintf(stderr,
+                 "sochdb: %llu flushes, %llu compactions (%llu trivial moves), write amp %.2f, "
+                 "stall %.1f ms, cache hit rate %.3f, bloom useful %llu of %llu\n",
+                 static_cast<unsigned long long>(l.flushes),
+                 static_cast<unsigned long long>(l.compactions),
+                 static_cast<unsigned long long>(l.trivial_moves), l.write_amplification,
+                 static_cast<double>(l.stall_micros) / 1000.0, l.cache_hit_rate,
+                 static_cast<unsigned long long>(l.bloom_useful),
+                 static_cast<unsigned long long>(l.bloom_checks));
     auto& t = s.transactions;
     if (t.write_conflicts + t.ssi_conflicts > 0) {
       std::fprintf(stderr, "sochdb: %llu write conflicts, %llu SSI aborts\n",
@@ -141,28 +183,43 @@ class sochdb_adapter : public kv_adapter {
 
  private:
   sochdb::isolation_level level_;
-  std::optional<sochdb::database> db_;
+  std::optional<Db> db_;
 };
 
 #if SOCHDB_BENCH_ROCKSDB
+// The RocksDB options both RocksDB adapters use: compression as asked (lz4 default), a 10-bit
+// bloom filter, an LRU block cache of --cache-mb, 4 KiB blocks, write_buffer_size = the memtable
+// size; statistics on so WAL syncs per commit can be reported.
+inline rocksdb::Options rocksdb_options(const bench_config& c) {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.compression = c.compression == "zstd"   ? rocksdb::kZSTD
+                  : c.compression == "none" ? rocksdb::kNoCompression
+                                            : rocksdb::kLZ4Compression;
+  o.write_buffer_size = c.memtable_bytes;
+  o.statistics = rocksdb::CreateDBStatistics();
+  rocksdb::BlockBasedTableOptions t;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  t.block_cache = rocksdb::NewLRUCache(c.cache_bytes);
+  t.block_size = 4096;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
 // RocksDB: WriteOptions.sync = true for full; for normal and off writes go to the WAL without
-// sync (RocksDB has no timed sync). Compression as asked (lz4 default), 10-bit bloom filter.
+// sync (RocksDB has no timed sync). Compression as asked (lz4 default), 10-bit bloom filter,
+// an LRU block cache of --cache-mb, 4 KiB blocks, write_buffer_size = the memtable size.
+// (rocksdb_options.) Statistics are on so the number of WAL syncs can be reported.
 class rocksdb_adapter : public kv_adapter {
  public:
-  rocksdb_adapter(const std::string& dir, sync_kind s, const std::string& compression) {
-    rocksdb::Options o;
-    o.create_if_missing = true;
-    o.compression = compression == "zstd"   ? rocksdb::kZSTD
-                    : compression == "none" ? rocksdb::kNoCompression
-                                            : rocksdb::kLZ4Compression;
-    rocksdb::BlockBasedTableOptions t;
-    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  rocksdb_adapter(const std::string& dir, const bench_config& c) {
+    rocksdb::Options o = rocksdb_options(c);
     rocksdb::DB* db = nullptr;
     auto st = rocksdb::DB::Open(o, dir, &db);
     if (!st.ok()) throw std::runtime_error("rocksdb: " + st.ToString());
     db_.reset(db);
-    wo_.sync = s == sync_kind::full;
+    stats_ = o.statistics;
+    wo_.sync = c.sync == sync_kind::full;
   }
   std::string name() const override { return "rocksdb"; }
   void put(std::string_view k, std::string_view v) override {
@@ -181,15 +238,32 @@ class rocksdb_adapter : public kv_adapter {
     }
     return got;
   }
+  bool compact_all() override {
+    rocksdb::CompactRangeOptions o;
+    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    auto st = db_->CompactRange(o, nullptr, nullptr);
+    if (!st.ok()) throw std::runtime_error("rocksdb compact: " + st.ToString());
+    return true;
+  }
   void close() override {
     if (db_) {
       db_->FlushWAL(true);
+      std::uint64_t syncs = stats_->getTickerCount(rocksdb::WAL_FILE_SYNCED);
+      std::uint64_t writes = stats_->getTickerCount(rocksdb::WRITE_DONE_BY_SELF) +
+                             stats_->getTickerCount(rocksdb::WRITE_DONE_BY_OTHER);
+      if (writes > 0) {
+        std::fprintf(stderr, "rocksdb: %llu commits, %llu WAL syncs (%.3f per commit)\n",
+                     static_cast<unsigned long long>(writes),
+                     static_cast<unsigned long long>(syncs),
+                     static_cast<double>(syncs) / static_cast<double>(writes));
+      }
       db_.reset();
     }
   }
 
  private:
   std::unique_ptr<rocksdb::DB> db_;
+  std::shared_ptr<rocksdb::Statistics> stats_;
   rocksdb::WriteOptions wo_;
 };
 
@@ -201,17 +275,9 @@ class rocksdb_adapter : public kv_adapter {
 //     the keys for validation, Put, Commit fails with Busy on a conflict and retries.
 class rocksdb_txn_adapter : public kv_adapter {
  public:
-  rocksdb_txn_adapter(const std::string& dir, sync_kind s, const std::string& compression,
-                      bool optimistic)
+  rocksdb_txn_adapter(const std::string& dir, const bench_config& c, bool optimistic)
       : optimistic_(optimistic) {
-    rocksdb::Options o;
-    o.create_if_missing = true;
-    o.compression = compression == "zstd"   ? rocksdb::kZSTD
-                    : compression == "none" ? rocksdb::kNoCompression
-                                            : rocksdb::kLZ4Compression;
-    rocksdb::BlockBasedTableOptions t;
-    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    rocksdb::Options o = rocksdb_options(c);
     rocksdb::Status st;
     if (optimistic_) {
       rocksdb::OptimisticTransactionDB* db = nullptr;
@@ -225,7 +291,7 @@ class rocksdb_txn_adapter : public kv_adapter {
       base_ = db;
     }
     if (!st.ok()) throw std::runtime_error(name() + ": " + st.ToString());
-    wo_.sync = s == sync_kind::full;
+    wo_.sync = c.sync == sync_kind::full;
   }
   std::string name() const override { return optimistic_ ? "rocksdb_occ" : "rocksdb_txn"; }
   void put(std::string_view k, std::string_view v) override {
@@ -300,18 +366,25 @@ class rocksdb_txn_adapter : public kv_adapter {
 #endif
 
 #if SOCHDB_BENCH_LEVELDB
-// LevelDB: WriteOptions.sync = true for full, false otherwise; snappy unless "none".
+// LevelDB: WriteOptions.sync = true for full, false otherwise; snappy unless "none"; a
+// 10-bit bloom filter, an LRU block cache of --cache-mb, write_buffer_size = the memtable size.
 class leveldb_adapter : public kv_adapter {
  public:
-  leveldb_adapter(const std::string& dir, sync_kind s, const std::string& compression) {
+  leveldb_adapter(const std::string& dir, const bench_config& c) {
+    cache_.reset(leveldb::NewLRUCache(c.cache_bytes));
+    filter_.reset(leveldb::NewBloomFilterPolicy(10));
     leveldb::Options o;
     o.create_if_missing = true;
-    o.compression = compression == "none" ? leveldb::kNoCompression : leveldb::kSnappyCompression;
+    o.compression = c.compression == "none" ? leveldb::kNoCompression : leveldb::kSnappyCompression;
+    o.block_cache = cache_.get();
+    o.filter_policy = filter_.get();
+    o.write_buffer_size = c.memtable_bytes;
+    o.max_open_files = 10000;
     leveldb::DB* db = nullptr;
     auto st = leveldb::DB::Open(o, dir, &db);
     if (!st.ok()) throw std::runtime_error("leveldb: " + st.ToString());
     db_.reset(db);
-    wo_.sync = s == sync_kind::full;
+    wo_.sync = c.sync == sync_kind::full;
   }
   std::string name() const override { return "leveldb"; }
   void put(std::string_view k, std::string_view v) override {
@@ -330,20 +403,28 @@ class leveldb_adapter : public kv_adapter {
     }
     return got;
   }
+  bool compact_all() override {
+    db_->CompactRange(nullptr, nullptr);
+    return true;
+  }
   void close() override { db_.reset(); }
 
  private:
-  std::unique_ptr<leveldb::DB> db_;
+  std::unique_ptr<leveldb::Cache> cache_;
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;
+  std::unique_ptr<leveldb::DB> db_;  // last: closed before the cache and filter go
   leveldb::WriteOptions wo_;
 };
 #endif
 
 #if SOCHDB_BENCH_LMDB
 // LMDB: one write transaction per put (a commit each, like the others). full: default
-// (fsync at commit); normal: MDB_NOMETASYNC; off: MDB_NOSYNC. No compression.
+// (fsync at commit); normal: MDB_NOMETASYNC; off: MDB_NOSYNC. No compression, no cache of its
+// own (reads go through its read-only map of the file, i.e. the OS page cache).
 class lmdb_adapter : public kv_adapter {
  public:
-  lmdb_adapter(const std::string& dir, sync_kind s) {
+  lmdb_adapter(const std::string& dir, const bench_config& c) {
+    sync_kind s = c.sync;
     std::filesystem::create_directories(dir);
     check(mdb_env_create(&env_), "env_create");
     check(mdb_env_set_mapsize(env_, std::size_t{64} << 30), "set_mapsize");
@@ -440,11 +521,12 @@ class lmdb_adapter : public kv_adapter {
 
 #if SOCHDB_BENCH_SQLITE
 // SQLite: WAL journal mode, synchronous=FULL / NORMAL / OFF, a WITHOUT ROWID table, prepared
-// statements, autocommit (a commit per put). One connection per thread; writers take turns
-// (SQLite allows one writer at a time anyway).
+// statements, autocommit (a commit per put), a page cache of --cache-mb per connection. One
+// connection per thread; writers take turns (SQLite allows one writer at a time anyway).
 class sqlite_adapter : public kv_adapter {
  public:
-  sqlite_adapter(const std::string& dir, sync_kind s) : dir_(dir), sync_(s) {
+  sqlite_adapter(const std::string& dir, const bench_config& cfg)
+      : dir_(dir), sync_(cfg.sync), cache_kib_(cfg.cache_bytes / 1024) {
     std::filesystem::create_directories(dir);
     auto& c = conn();
     exec(c.db, "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID");
@@ -566,6 +648,7 @@ class sqlite_adapter : public kv_adapter {
     }
     sqlite3_busy_timeout(c->db, 10000);
     exec(c->db, "PRAGMA journal_mode=WAL");
+    exec(c->db, ("PRAGMA cache_size=-" + std::to_string(cache_kib_)).c_str());
     exec(c->db, sync_ == sync_kind::full     ? "PRAGMA synchronous=FULL"
                 : sync_ == sync_kind::normal ? "PRAGMA synchronous=NORMAL"
                                              : "PRAGMA synchronous=OFF");
@@ -590,6 +673,7 @@ class sqlite_adapter : public kv_adapter {
   std::uint64_t id_ = next_id();
   std::string dir_;
   sync_kind sync_;
+  std::size_t cache_kib_;
   std::mutex mu_;        // the connection list
   std::mutex write_mu_;  // one writer at a time
   std::vector<std::unique_ptr<connection>> conns_;

@@ -2,7 +2,7 @@
 // and SQLite (each behind one adapter in kv_adapters.hpp, all fed the same key stream).
 //
 //   kv_bench --db DIR --workloads fillseq,fillrandom,overwrite,readrandom,readmissing,
-//            seekrandom,readwhilewriting,txn --num N --key-size 16 --value-size 100
+//            seekrandom,readwhilewriting,txn,compact,reopen --num N --key-size 16 --value-size 100
 //            --sync off|normal|full --threads T [--compression lz4|zstd|none]
 //            [--compare rocksdb,leveldb,lmdb,sqlite,rocksdb_txn,rocksdb_occ,sochdb_si]
 //
@@ -21,7 +21,14 @@
 // keys (kv_adapters.hpp: txn_rmw), retried until it commits; libraries without transactions
 // (LevelDB) are skipped. Compare with sochdb_si (snapshot isolation), rocksdb_txn
 // (pessimistic), rocksdb_occ (optimistic), sqlite (BEGIN IMMEDIATE) and lmdb. The retries are
-// printed on stderr.
+// printed on stderr. reopen: close the filled database and time opening it again (p50_us = the
+// open time). compact: flush and compact everything (p50_us = its time; db_bytes after it is
+// the data's space without WAL tails; sochdb, RocksDB and LevelDB).
+//
+// Equivalent configuration: --cache-mb (default 128) for every cache, 64 MiB memtables, 10-bit
+// bloom filters, 4 KiB blocks, the same compression (kv_adapters.hpp); --mmap makes sochdb
+// read SSTables through mmap. --reads N: operations of readrandom, readmissing, seekrandom and
+// readwhilewriting (default --num), as db_bench's --reads.
 #include "bench_util.hpp"
 #include "kv_adapters.hpp"
 
@@ -52,6 +59,9 @@ struct config {
   int threads = 1;
   std::string compression = "lz4";
   std::vector<std::string> compare;
+  std::size_t cache_mb = 128;
+  bool mmap = false;
+  std::uint64_t reads = 0;  ///< operations of the read workloads; 0: --num
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -68,7 +78,8 @@ std::vector<std::string> split(const std::string& s) {
   std::fprintf(stderr,
                "kv_bench: %s\nusage: kv_bench --db DIR --workloads LIST --num N --key-size 16 "
                "--value-size 100 --sync off|normal|full --threads T [--compression lz4|zstd|none] "
-               "[--compare rocksdb,leveldb,lmdb,sqlite,rocksdb_txn,rocksdb_occ,sochdb_si]\n",
+               "[--compare rocksdb,leveldb,lmdb,sqlite,rocksdb_txn,rocksdb_occ,sochdb_si] "
+               "[--cache-mb 128] [--mmap] [--reads N]\n",
                why.c_str());
   std::exit(2);
 }
@@ -87,6 +98,8 @@ config parse(int argc, char** argv) {
       c.workloads = split(val());
     else if (a == "--num")
       c.num = std::stoull(val());
+    else if (a == "--reads")
+      c.reads = std::stoull(val());
     else if (a == "--key-size")
       c.key_size = std::stoul(val());
     else if (a == "--value-size")
@@ -99,12 +112,20 @@ config parse(int argc, char** argv) {
       c.compression = val();
     else if (a == "--compare")
       c.compare = split(val());
+    else if (a == "--cache-mb")
+      c.cache_mb = std::stoul(val());
+    else if (a == "--mmap")
+      c.mmap = true;
     else
       usage("unknown option " + a);
   }
   if (c.dir.empty()) usage("--db is required");
   if (c.sync != "off" && c.sync != "normal" && c.sync != "full") usage("bad --sync");
+  if (c.compression != "lz4" && c.compression != "zstd" && c.compression != "none") {
+    usage("bad --compression");
+  }
   if (c.threads < 1 || c.key_size < 8 || c.num < 2) usage("bad --threads/--key-size/--num");
+  if (c.reads == 0) c.reads = c.num;
   return c;
 }
 
@@ -157,28 +178,38 @@ sync_kind to_sync(const std::string& s) {
 
 std::unique_ptr<kv_adapter> make_adapter(const std::string& lib, const std::string& dir,
                                          const config& c) {
-  sync_kind s = to_sync(c.sync);
-  if (lib == "sochdb") return std::make_unique<sochdb_adapter>(dir, s);
-  if (lib == "sochdb_si") {
-    return std::make_unique<sochdb_adapter>(dir, s, sochdb::isolation_level::snapshot);
+  bench_config bc;
+  bc.sync = to_sync(c.sync);
+  bc.compression = c.compression;
+  bc.cache_bytes = c.cache_mb << 20;
+  bc.mmap = c.mmap;
+  if (lib == "sochdb" || lib == "sochdb_si") {
+    using namespace sochdb;
+    isolation_level level =
+        lib == "sochdb" ? isolation_level::serializable : isolation_level::snapshot;
+    if (c.compression == "zstd") {
+      return std::make_unique<sochdb_adapter<basic_database<lsm_storage<posix_fs, zstd>>>>(dir, bc,
+                                                                                           level);
+    }
+    if (c.compression == "none") {
+      return std::make_unique<
+          sochdb_adapter<basic_database<lsm_storage<posix_fs, no_compression>>>>(dir, bc, level);
+    }
+    return std::make_unique<sochdb_adapter<database>>(dir, bc, level);
   }
 #if SOCHDB_BENCH_ROCKSDB
-  if (lib == "rocksdb") return std::make_unique<rocksdb_adapter>(dir, s, c.compression);
-  if (lib == "rocksdb_txn") {
-    return std::make_unique<rocksdb_txn_adapter>(dir, s, c.compression, false);
-  }
-  if (lib == "rocksdb_occ") {
-    return std::make_unique<rocksdb_txn_adapter>(dir, s, c.compression, true);
-  }
+  if (lib == "rocksdb") return std::make_unique<rocksdb_adapter>(dir, bc);
+  if (lib == "rocksdb_txn") return std::make_unique<rocksdb_txn_adapter>(dir, bc, false);
+  if (lib == "rocksdb_occ") return std::make_unique<rocksdb_txn_adapter>(dir, bc, true);
 #endif
 #if SOCHDB_BENCH_LEVELDB
-  if (lib == "leveldb") return std::make_unique<leveldb_adapter>(dir, s, c.compression);
+  if (lib == "leveldb") return std::make_unique<leveldb_adapter>(dir, bc);
 #endif
 #if SOCHDB_BENCH_LMDB
-  if (lib == "lmdb") return std::make_unique<lmdb_adapter>(dir, s);
+  if (lib == "lmdb") return std::make_unique<lmdb_adapter>(dir, bc);
 #endif
 #if SOCHDB_BENCH_SQLITE
-  if (lib == "sqlite") return std::make_unique<sqlite_adapter>(dir, s);
+  if (lib == "sqlite") return std::make_unique<sqlite_adapter>(dir, bc);
 #endif
   return nullptr;
 }
@@ -303,7 +334,7 @@ int main(int argc, char** argv) {
         if (!filled) fill_untimed();
         bool missing = w == "readmissing";
         std::atomic<std::uint64_t> found{0};
-        r = run_threads(c.threads, c.num,
+        r = run_threads(c.threads, c.reads,
                         [&](int, std::uint64_t i, std::string& k, std::string& v) {
                           std::mt19937_64 rng(seed * 17 + i);
                           km.make(rng() % c.num, k);
@@ -317,11 +348,12 @@ int main(int argc, char** argv) {
         }
       } else if (w == "seekrandom") {
         if (!filled) fill_untimed();
-        r = run_threads(c.threads, c.num, [&](int, std::uint64_t i, std::string& k, std::string&) {
-          std::mt19937_64 rng(seed * 13 + i);
-          km.make(rng() % c.num, k);
-          do_not_optimize(db->seek_scan(k, 10));
-        });
+        r = run_threads(c.threads, c.reads,
+                        [&](int, std::uint64_t i, std::string& k, std::string&) {
+                          std::mt19937_64 rng(seed * 13 + i);
+                          km.make(rng() % c.num, k);
+                          do_not_optimize(db->seek_scan(k, 10));
+                        });
       } else if (w == "readwhilewriting") {
         if (!filled) fill_untimed();
         std::atomic<bool> stop{false};
@@ -332,7 +364,7 @@ int main(int argc, char** argv) {
             db->put(k, vs.at(i));
           }
         });
-        r = run_threads(c.threads, c.num,
+        r = run_threads(c.threads, c.reads,
                         [&](int, std::uint64_t i, std::string& k, std::string& v) {
                           std::mt19937_64 rng(seed * 19 + i);
                           km.make(rng() % c.num, k);
@@ -340,6 +372,32 @@ int main(int argc, char** argv) {
                         });
         stop = true;
         writer.join();
+      } else if (w == "compact") {
+        // A full flush + compaction of the filled database (db_bytes afterwards: the space the
+        // data takes without WAL tails; sochdb, RocksDB, LevelDB only).
+        if (!filled) fill_untimed();
+        stopwatch sw;
+        if (!db->compact_all()) {
+          std::fprintf(stderr, "kv_bench: %s: compact skipped (no such operation)\n", lib.c_str());
+          continue;
+        }
+        double us = sw.micros();
+        r.ops = 1;
+        r.ops_per_s = 1e6 / us;
+        r.p50 = r.p99 = us;
+      } else if (w == "reopen") {
+        // Open time of the filled database: close (untimed), then time the open alone
+        // (recovery: manifest + WAL tail for sochdb). ops_per_s = opens per second; p50/p99 =
+        // the open time in microseconds.
+        if (!filled) fill_untimed();
+        db->close();
+        db.reset();
+        stopwatch sw;
+        db = make_adapter(lib, dir, c);
+        double us = sw.micros();
+        r.ops = 1;
+        r.ops_per_s = 1e6 / us;
+        r.p50 = r.p99 = us;
       } else if (w == "txn") {
         if (!db->has_txn()) {
           std::fprintf(stderr, "kv_bench: %s: txn skipped (no transactions)\n", lib.c_str());

@@ -1,10 +1,11 @@
-// The key-value commands of the `sochdb` tool: put, get, del, scan, stats, check.
+// The key-value commands of the `sochdb` tool: put, get, del, scan, stats, compact, checkpoint,
+// check.
 //
 // Every command but `check` opens the database in --db DIR for writing (it takes the
 // directory's lock, so a second process gets a clear `locked` error) and closes it before
 // exiting. `put` and `del` return after the commit is durable (sync full unless --sync says
-// otherwise). `check` only reads: it verifies every checksum of every WAL segment and
-// checkpoint file and names the first damaged byte.
+// otherwise). `check` only reads: it verifies every checksum of every WAL segment, the manifest
+// and every SSTable block, and names the first damaged byte.
 #pragma once
 
 #include "cli.hpp"
@@ -95,6 +96,7 @@ inline int cmd_stats(context& ctx, const std::vector<std::string>& args) {
   auto s = db.stats();
   auto& st = s.storage;
   auto& r = st.recovery;
+  auto& l = st.lsm;
   nlohmann::ordered_json j = {
       {"keys", keys},
       {"key_value_bytes", bytes},
@@ -113,6 +115,27 @@ inline int cmd_stats(context& ctx, const std::vector<std::string>& args) {
       {"recovery_skipped_corrupt", r.skipped_corrupt},
       {"recovery_seconds", r.seconds},
   };
+  if (l.enabled) {
+    for (std::size_t i = 0; i < l.levels.size(); ++i) {
+      std::string lv = "level" + std::to_string(i);
+      j[lv + "_files"] = l.levels[i].files;
+      j[lv + "_bytes"] = l.levels[i].bytes;
+    }
+    j["sst_files"] = l.sst_files;
+    j["sst_bytes"] = l.sst_bytes;
+    j["immutable_memtables"] = l.immutable_memtables;
+    j["flushes"] = l.flushes;
+    j["compactions"] = l.compactions;
+    j["trivial_moves"] = l.trivial_moves;
+    j["write_amplification"] = l.write_amplification;
+    j["stall_micros"] = l.stall_micros;
+    j["cache_capacity"] = l.cache_capacity;
+    j["cache_usage"] = l.cache_usage;
+    j["cache_hit_rate"] = l.cache_hit_rate;
+    j["bloom_checks"] = l.bloom_checks;
+    j["bloom_useful"] = l.bloom_useful;
+    j["table_memory"] = l.table_memory;
+  }
   if (ctx.format == output_format::json) {
     ctx.out << j.dump(2) << "\n";
   } else if (ctx.format == output_format::table) {
@@ -124,6 +147,53 @@ inline int cmd_stats(context& ctx, const std::vector<std::string>& args) {
   return 0;
 }
 
+// Prints the size of each level (after compact / checkpoint).
+inline void print_levels(context& ctx, const sochdb::database_stats& s) {
+  const auto& l = s.storage.lsm;
+  for (std::size_t i = 0; i < l.levels.size(); ++i) {
+    if (l.levels[i].files == 0) continue;
+    ctx.out << "level " << i << ": " << l.levels[i].files << " files, " << l.levels[i].bytes
+            << " bytes\n";
+  }
+}
+
+inline int cmd_compact(context& ctx, const std::vector<std::string>& args) {
+  arg_parser p("compact", args);
+  p.value("--begin").value("--end").parse().expect_positionals(0, 1, "[PREFIX]");
+  if (!p.positionals().empty() && (p.has("--begin") || p.has("--end"))) {
+    throw usage_error("compact: give a PREFIX or --begin/--end, not both");
+  }
+  auto db = open_db(ctx, "compact", sochdb::sync_mode::full, false);
+  auto before = db.stats().storage.lsm;
+  if (!p.positionals().empty()) {
+    const std::string& prefix = p.positionals()[0];
+    db.compact_range(prefix, sochdb::prefix_successor(prefix));
+  } else if (p.has("--begin") || p.has("--end")) {
+    db.compact_range(p.get_or("--begin", ""), p.get_or("--end", ""));
+  } else {
+    db.compact();
+  }
+  auto s = db.stats();
+  ctx.out << "compacted: " << before.sst_files << " files (" << before.sst_bytes << " bytes) -> "
+          << s.storage.lsm.sst_files << " files (" << s.storage.lsm.sst_bytes << " bytes), "
+          << s.storage.gc_dropped_versions << " old versions dropped\n";
+  print_levels(ctx, s);
+  db.close();
+  return 0;
+}
+
+inline int cmd_checkpoint(context& ctx, const std::vector<std::string>& args) {
+  arg_parser p("checkpoint", args);
+  p.parse().expect_positionals(0, 0, "no arguments");
+  auto db = open_db(ctx, "checkpoint", sochdb::sync_mode::full, false);
+  db.checkpoint();
+  auto s = db.stats();
+  ctx.out << "checkpoint: memtable flushed, " << s.storage.wal_segments << " WAL segment(s) left\n";
+  print_levels(ctx, s);
+  db.close();
+  return 0;
+}
+
 inline int cmd_check(context& ctx, const std::vector<std::string>& args) {
   arg_parser p("check", args);
   p.parse().expect_positionals(0, 0, "no arguments");
@@ -131,6 +201,14 @@ inline int cmd_check(context& ctx, const std::vector<std::string>& args) {
   const std::string& dir = ctx.require_db("check");
   if (!fs.exists(dir))
     throw command_failed("check: database directory '" + dir + "' does not exist");
+  if (fs.exists(sochdb::path_join(dir, "CURRENT"))) {
+    auto rep = sochdb::verify_lsm_directory(fs, dir);
+    if (!rep.ok) throw command_failed("check: " + rep.message);
+    ctx.out << "ok: " << rep.sst_files << " sstables (" << rep.sst_blocks << " blocks, "
+            << rep.sst_entries << " entries), " << rep.wal_files << " wal segments ("
+            << rep.transactions << " transactions), " << rep.bytes << " bytes verified\n";
+    return 0;
+  }
   auto rep = sochdb::verify_wal_directory(fs, dir);
   if (!rep.ok) throw command_failed("check: " + rep.message());
   ctx.out << "ok: " << rep.files << " files, " << rep.records << " records, " << rep.transactions
@@ -164,14 +242,30 @@ inline std::vector<command> kv_commands() {
        "key order (descending with --reverse), at most N with --limit.\n\n"
        "example: sochdb --db ./db scan user:\n",
        cmd_scan},
-      {"stats", "show key counts, sizes, WAL and recovery statistics",
+      {"stats", "show key counts, sizes, levels, WAL, cache and recovery statistics",
        "usage: sochdb --db DIR [--format toon|json|table] stats\n\n"
-       "Counts the live keys and prints memtable, WAL, checkpoint and recovery statistics.\n",
+       "Counts the live keys and prints memtable, WAL and recovery statistics, and for the LSM\n"
+       "backend the files and bytes per level, flushes, compactions, write amplification,\n"
+       "write-stall time, block cache hit rate and bloom filter counts (of this session).\n",
        cmd_stats},
+      {"compact", "merge the SSTables down to the deepest level, dropping old versions",
+       "usage: sochdb --db DIR compact [PREFIX | --begin KEY --end KEY]\n\n"
+       "Flushes the memtable, then compacts every level (or only the files overlapping the keys\n"
+       "starting with PREFIX, or [--begin, --end)) down to the deepest level that holds data,\n"
+       "dropping deleted keys, expired values and overwritten versions. Prints the files and\n"
+       "bytes before and after and the size of each level.\n\n"
+       "example: sochdb --db ./db compact user:\n",
+       cmd_compact},
+      {"checkpoint", "flush the memtable to an SSTable and delete the WAL it covered",
+       "usage: sochdb --db DIR checkpoint\n\n"
+       "Writes the memtable (the data of the WAL tail) to a level-0 SSTable and deletes the WAL\n"
+       "segments it covered, so the next open replays nothing.\n",
+       cmd_checkpoint},
       {"check", "verify every checksum of the database files",
        "usage: sochdb --db DIR check\n\n"
-       "Reads every WAL segment and checkpoint file without opening the database and verifies\n"
-       "every checksum. Exits 1 naming the file and offset of the first damaged byte.\n",
+       "Reads every WAL segment, the manifest and every block of every SSTable without opening\n"
+       "the database and verifies every checksum (and that tables hold what the manifest says).\n"
+       "Exits 1 naming the file and offset of the first damaged byte.\n",
        cmd_check},
   };
 }

@@ -5,6 +5,7 @@ help for every command, errors on stderr and nothing on stdout when a command fa
 usage: cli_test.py PATH_TO_SOCHDB
 """
 import subprocess
+import os
 import sys
 import tempfile
 
@@ -106,6 +107,52 @@ def test_kv():
         check(rc == 1 and "does not exist" in err, "check of a missing directory")
         rc, out, err = run("--db", tmp + "/nope", "get", "k")
         check(rc == 1 and "does not exist" in err, f"get on a missing database ({err!r})")
+
+
+def test_lsm():
+    with tempfile.TemporaryDirectory() as tmp:
+        db = tmp + "/db"
+        for i in range(12):
+            rc, _, err = run("--db", db, "put", f"doc:{i:03d}", "x" * 200, "--sync", "off")
+            check(rc == 0, f"put doc:{i} ({err!r})")
+        rc, out, err = run("--db", db, "checkpoint")
+        check(rc == 0 and out.startswith("checkpoint:") and "level 0: 1 files" in out,
+              f"checkpoint flushes the memtable to level 0 ({out!r}, {err!r})")
+        check(sorted(f for f in os.listdir(db) if f.endswith(".sst")) != [], "an sstable exists")
+        run("--db", db, "put", "doc:000", "new", "--sync", "off")
+        run("--db", db, "del", "doc:001", "--sync", "off")
+        run("--db", db, "checkpoint")
+        rc, out, _ = run("--db", db, "stats")
+        check(rc == 0 and "level0_files: 2" in out and "write_amplification:" in out
+              and "cache_hit_rate:" in out, f"stats shows levels ({out!r})")
+        rc, out, err = run("--db", db, "compact")
+        check(rc == 0 and out.startswith("compacted: 2 files") and "level 1: 1 files" in out,
+              f"compact merges level 0 into level 1 ({out!r}, {err!r})")
+        rc, out, _ = run("--db", db, "get", "doc:000")
+        check(rc == 0 and out == "new\n", "compacted data reads back")
+        rc, out, _ = run("--db", db, "scan", "doc:")
+        check(rc == 0 and len(out.splitlines()) == 11, f"deleted key gone after compaction ({out!r})")
+        rc, out, _ = run("--db", db, "compact", "doc:")
+        check(rc == 0 and out.startswith("compacted:"), "compact PREFIX")
+        rc, out, err = run("--db", db, "compact", "doc:", "--begin", "a")
+        check(rc == 2 and out == "" and "not both" in err, "compact PREFIX --begin is a usage error")
+        rc, out, err = run("--db", tmp + "/nope", "compact")
+        check(rc == 1 and "does not exist" in err, "compact on a missing database")
+        rc, out, _ = run("--db", db, "check")
+        check(rc == 0 and out.startswith("ok: 1 sstables"), f"check verifies sstables ({out!r})")
+        # damage a byte of the table's first data block: check and reads name file and offset
+        sst = [f for f in os.listdir(db) if f.endswith(".sst")][0]
+        with open(db + "/" + sst, "r+b") as f:
+            f.seek(10)
+            b = f.read(1)
+            f.seek(10)
+            f.write(bytes([b[0] ^ 0x04]))
+        rc, out, err = run("--db", db, "check")
+        check(rc == 1 and f"sstable {sst}" in err and "at offset 0" in err,
+              f"check reports the damaged block ({rc}, {err!r})")
+        rc, out, err = run("--db", db, "get", "doc:002")
+        check(rc == 1 and "corruption" in err and sst in err and "at offset 0" in err,
+              f"a read of the damaged block fails naming file and offset ({err!r})")
 
 
 def test_simd():
@@ -220,6 +267,7 @@ def test_collection():
 test_help_and_version()
 test_usage_errors()
 test_kv()
+test_lsm()
 test_simd()
 test_txn()
 test_collection()

@@ -35,6 +35,26 @@ struct wal_posix_env {
   bool durable = true;
 };
 
+struct lsm_memfs_env {
+  using storage = lsm_storage<memory_fs>;
+  memory_fs fs;
+  std::string dir = "/db";
+  bool durable = true;
+};
+struct lsm_posix_env {
+  using storage = lsm_storage<posix_fs>;
+  sochdb_test::temp_dir tmp{"sochdb-contract"};
+  posix_fs fs;
+  std::string dir = tmp.path() + "/db";
+  bool durable = true;
+};
+struct lsm_zstd_env {  // zstd-compressed blocks
+  using storage = lsm_storage<memory_fs, zstd>;
+  memory_fs fs;
+  std::string dir = "/db";
+  bool durable = true;
+};
+
 template <class S>
 void commit(S& s, std::uint64_t ts, const write_batch& b) {
   commit_entry e{&b, ts, ts};
@@ -50,7 +70,7 @@ std::vector<std::pair<std::string, std::string>> collect(const S& s, scan_spec s
 }  // namespace
 
 TEST_CASE_TEMPLATE("storage contract: versioned reads at any snapshot", Env, memory_env,
-                   wal_memfs_env, wal_posix_env) {
+                   wal_memfs_env, wal_posix_env, lsm_memfs_env, lsm_posix_env, lsm_zstd_env) {
   Env env;
   auto s = Env::storage::open(env.fs, env.dir, storage_options{});
   CHECK(s->last_commit_ts() == 0);
@@ -85,7 +105,8 @@ TEST_CASE_TEMPLATE("storage contract: versioned reads at any snapshot", Env, mem
 }
 
 TEST_CASE_TEMPLATE("storage contract: TTL, GC below the horizon, checkpoint keeps visibility", Env,
-                   memory_env, wal_memfs_env, wal_posix_env) {
+                   memory_env, wal_memfs_env, wal_posix_env, lsm_memfs_env, lsm_posix_env,
+                   lsm_zstd_env) {
   Env env;
   auto s = Env::storage::open(env.fs, env.dir, storage_options{.auto_checkpoint = false});
   commit(*s, 1, write_batch().put("k", "v1").put("ttl", "gone", 5).put("live", "x", 1ull << 62));
@@ -115,7 +136,7 @@ TEST_CASE_TEMPLATE("storage contract: TTL, GC below the horizon, checkpoint keep
 }
 
 TEST_CASE_TEMPLATE("storage contract: reopen shows exactly what was applied", Env, wal_memfs_env,
-                   wal_posix_env) {
+                   wal_posix_env, lsm_memfs_env, lsm_posix_env, lsm_zstd_env) {
   Env env;
   std::map<std::string, std::string> model;
   std::mt19937_64 rng(7);
@@ -153,7 +174,7 @@ TEST_CASE_TEMPLATE("storage contract: reopen shows exactly what was applied", En
 
 TEST_CASE_TEMPLATE("storage contract: readers run beside the writer" *
                        doctest::test_suite("concurrency"),
-                   Env, memory_env, wal_memfs_env) {
+                   Env, memory_env, wal_memfs_env, lsm_memfs_env, lsm_zstd_env) {
   Env env;
   auto s = Env::storage::open(env.fs, env.dir, storage_options{.sync = sync_mode::off});
   std::atomic<std::uint64_t> published{0};

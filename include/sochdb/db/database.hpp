@@ -1,6 +1,6 @@
 // sochdb/db/database.hpp — the key-value database: basic_database<Storage> and `database`.
 //
-//     auto db = sochdb::database::open("./my_db");        // posix_fs, wal_storage, sync full
+//     auto db = sochdb::database::open("./my_db");        // posix_fs, lsm_storage, sync full
 //     db.put("user:1", "Alice");
 //     std::optional<std::string> v = db.get("user:1");
 //     for (auto [key, value] : db.scan_prefix("user:")) { ... }
@@ -34,9 +34,11 @@
 #include <sochdb/mvcc/policies.hpp>
 #include <sochdb/storage/commit_pipeline.hpp>
 #include <sochdb/storage/concepts.hpp>
+#include <sochdb/storage/lsm_storage.hpp>
 #include <sochdb/storage/wal_storage.hpp>
 
 #include <chrono>
+#include <functional>
 #include <initializer_list>
 #include <iterator>
 #include <map>
@@ -118,7 +120,7 @@ struct namespace_info;
 /// Labels of a namespace (key -> value).
 using namespace_labels = std::map<std::string, std::string>;
 
-template <storage_backend Storage = wal_storage<posix_fs>,
+template <storage_backend Storage = lsm_storage<posix_fs>,
           versioning_policy Versioning = serializable>
 class basic_database {
  public:
@@ -461,6 +463,16 @@ class basic_database {
   void flush() { s().storage->flush(); }
   /// Flushes, garbage-collects old versions and truncates the WAL (docs/kv.md).
   void checkpoint() { s().storage->checkpoint(); }
+  /// Compacts the whole tree: every level down to the deepest, dropping versions no reader can
+  /// see (backends with compaction, i.e. lsm_storage; docs/storage.md). Like every member, it
+  /// is compiled only when used, so other backends simply lack it.
+  void compact() { s().storage->compact(); }
+  /// Compacts the files overlapping user keys [begin, end) (empty end: to the last key).
+  void compact_range(std::string_view begin, std::string_view end) {
+    std::optional<std::string_view> e;
+    if (!end.empty()) e = end;
+    s().storage->compact_range(begin, e);
+  }
 
   [[nodiscard]] database_stats stats() const {
     auto& st = s();
@@ -516,6 +528,15 @@ class basic_database {
                                                             o.sync == sync_mode::full);
       storage->set_snapshot_horizon(
           [t = tracker.get(), p = pipeline.get()] { return t->horizon(p->published()); });
+      // Backends that can drop versions between live snapshots get the whole list.
+      if constexpr (requires(Storage & b) {
+                      b.set_snapshot_points(std::function<void(std::vector<std::uint64_t>&)>{});
+                    }) {
+        storage->set_snapshot_points(
+            [t = tracker.get(), p = pipeline.get()](std::vector<std::uint64_t>& out) {
+              t->points(p->published(), out);
+            });
+      }
       if constexpr (validates) {
         conflicts = std::make_unique<conflict_manager_type>(
             *storage, pipeline->published_atomic(),
@@ -644,7 +665,8 @@ class basic_database {
   std::shared_ptr<state> st_;
 };
 
-/// The default database: posix_fs, the durable WAL backend, sync full, serializable.
+/// The default database: posix_fs, the LSM backend (WAL + leveled SSTables), sync full,
+/// serializable.
 using database = basic_database<>;
 /// A transaction of the default database.
 using transaction = database::transaction_type;

@@ -43,6 +43,9 @@ struct database_options {
                                                ///< (read sets, recent writes) before the
                                                ///< oldest is summarized; default 64 MiB
 
+  // ---- the LSM backend (lsm_storage, the default): levels, cache, compression ----
+  lsm_options lsm;  ///< docs/storage.md; ignored by the other backends
+
   void validate() const {
     auto bad = [](const char* what) {
       throw invalid_argument(std::string("database_options: ") + what);
@@ -66,7 +69,8 @@ struct database_options {
                            .auto_checkpoint = auto_checkpoint,
                            .skip_corrupt_records = skip_corrupt_records,
                            .create_if_missing = create_if_missing,
-                           .error_if_exists = error_if_exists};
+                           .error_if_exists = error_if_exists,
+                           .lsm = lsm};
   }
 };
 

@@ -3,8 +3,10 @@
 // Every read (a point get, a scan for its whole life, later a transaction or an explicit
 // snapshot) acquires its timestamp here and releases it when done. `horizon()` is what the
 // storage's version GC asks (storage_backend::set_snapshot_horizon): the oldest timestamp in
-// use, or the published timestamp when none is. Acquire picks the published timestamp under the
-// tracker's mutex, so a horizon computed before it can never exceed it (published only grows).
+// use, or the published timestamp when none is; `points()` lists every timestamp in use, for
+// backends that drop versions between snapshots too (lsm_storage::set_snapshot_points). Acquire
+// picks the published timestamp under the tracker's mutex, so a horizon computed before it can
+// never exceed it (published only grows).
 //
 // Thread safety: every member from any thread. Costs one uncontended mutex pair per read; the
 // table is a small vector of (timestamp, count) since concurrent readers mostly share one ts.
@@ -68,6 +70,14 @@ class snapshot_tracker {
     std::uint64_t h = published;
     for (auto& [t, n] : live_) h = std::min(h, t);
     return h;
+  }
+
+  /// Appends every timestamp in use, then `published` (the read points of version GC:
+  /// lsm_storage::set_snapshot_points).
+  void points(std::uint64_t published, std::vector<std::uint64_t>& out) const {
+    std::lock_guard lk(mu_);
+    for (auto& [t, n] : live_) out.push_back(t);
+    out.push_back(published);
   }
 
   [[nodiscard]] std::size_t live() const {

@@ -80,8 +80,10 @@ class commit_pipeline {
     }
     // Leader. Alone in the queue right after the previous group finished, the members it just
     // woke are usually about to commit again: one yield lets them join this group instead of
-    // paying for a sync of their own (only worth it when a group costs a sync).
-    if (yield_when_alone_ && queue_.size() == 1) {
+    // paying for a sync of their own (only worth it when a group costs a sync). Only when the
+    // previous group had other members: a lone committer has nobody to wait for, and on a busy
+    // machine a yield can cost a whole scheduler time slice (milliseconds).
+    if (yield_when_alone_ && queue_.size() == 1 && last_group_size_ > 1) {
       lk.unlock();
       std::this_thread::yield();
       lk.lock();
@@ -94,6 +96,7 @@ class commit_pipeline {
       group_.push_back(x);
       bytes += b;
     }
+    last_group_size_ = group_.size();
     lk.unlock();
 
     entries_.clear();
@@ -168,6 +171,7 @@ class commit_pipeline {
   hybrid_clock& clock_;
   std::size_t max_group_bytes_;
   bool yield_when_alone_;
+  std::size_t last_group_size_ = 0;  // under mu_
   mutable std::mutex mu_;
   std::deque<waiter*> queue_;
   std::atomic<std::uint64_t> published_{0};

@@ -4,7 +4,8 @@
 // nothing of transactions, isolation or clocks: the layer above (the database's commit pipeline,
 // mvcc/ later) chooses commit timestamps, decides what a reader's snapshot is, and hands the
 // backend whole committed groups. Models: `memory_storage` (memtable only), `wal_storage<Fs>`
-// (WAL + memtable + checkpoint files), and `lsm_storage<Fs, Compression>` with the LSM issue.
+// (WAL + memtable + checkpoint files), and `lsm_storage<Fs, Compression>` (WAL + memtables +
+// SSTables in levels: the durable default).
 //
 // The requirements, written out on the reference model `memory_storage` (memory_storage.hpp)
 // and checked for every model by tests/storage/storage_contract_test.cpp:
@@ -47,6 +48,7 @@
 #pragma once
 
 #include <sochdb/core/error.hpp>
+#include <sochdb/storage/lsm_options.hpp>
 #include <sochdb/storage/snapshot_cursor.hpp>
 #include <sochdb/storage/write_batch.hpp>
 
@@ -86,11 +88,13 @@ struct storage_options {
   bool skip_corrupt_records = false;             ///< recover past damage mid-log
   bool create_if_missing = true;
   bool error_if_exists = false;
+  lsm_options lsm;  ///< the LSM backend's tree, cache and compression (others ignore it)
 
   void validate() const {
     if (wal_segment_size < 4096) throw invalid_argument("wal_segment_size must be >= 4096");
     if (memtable_size < 4096) throw invalid_argument("memtable_size must be >= 4096");
     if (sync_interval.count() <= 0) throw invalid_argument("sync_interval must be positive");
+    lsm.validate();
   }
 };
 
@@ -123,6 +127,7 @@ struct storage_stats {
   std::uint64_t gc_dropped_versions = 0;
   std::uint64_t last_commit_ts = 0;
   recovery_stats recovery;
+  lsm_stats lsm;  ///< levels, compactions, cache, bloom, stalls (lsm_storage only)
 };
 
 /// One committed transaction handed to apply().
