@@ -2,6 +2,15 @@
 // the same key stream with the same sync semantics (each adapter's comment says how it maps
 // them). Comparison libraries are compiled in only when meson found them
 // (SOCHDB_BENCH_ROCKSDB, _LEVELDB, _LMDB, _SQLITE).
+//
+// Transactions (the `txn` workload): `txn_rmw(k1, k2)` reads both keys and writes each one the
+// other's value (a 2-key read-modify-write: the writes depend on the reads), in one transaction
+// that the adapter retries until it commits, returning the number of retries. sochdb runs it
+// serializable (`sochdb`) or at snapshot isolation (`sochdb_si`); RocksDB pessimistically
+// (`rocksdb_txn`: TransactionDB, GetForUpdate locks in key order, then Put, Commit) and
+// optimistically (`rocksdb_occ`: OptimisticTransactionDB with a snapshot, GetForUpdate, Put,
+// Commit validates); SQLite with BEGIN IMMEDIATE; LMDB with a write transaction (one writer at a
+// time). LevelDB has no transactions.
 #pragma once
 
 #include <sochdb/db.hpp>
@@ -21,6 +30,9 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/optimistic_transaction_db.h>
+#include <rocksdb/utilities/transaction.h>
+#include <rocksdb/utilities/transaction_db.h>
 #endif
 #if SOCHDB_BENCH_LEVELDB
 #include <leveldb/db.h>
@@ -50,6 +62,13 @@ class kv_adapter {
   virtual int seek_scan(std::string_view k, int n) = 0;
   /// Makes everything durable and closes.
   virtual void close() = 0;
+  /// Whether txn_rmw is supported.
+  virtual bool has_txn() const { return false; }
+  /// One transaction: reads k1 and k2, writes k1 = old k2 and k2 = old k1; retried until it
+  /// commits. Returns the number of retries.
+  virtual int txn_rmw(std::string_view, std::string_view) {
+    throw std::logic_error(name() + " has no transactions");
+  }
 };
 
 inline std::uint64_t directory_bytes(const std::string& dir) {
@@ -64,14 +83,33 @@ inline std::uint64_t directory_bytes(const std::string& dir) {
 // ---- sochdb: the default database (wal_storage on posix_fs); sync modes map one to one. ----
 class sochdb_adapter : public kv_adapter {
  public:
-  sochdb_adapter(const std::string& dir, sync_kind s) {
+  sochdb_adapter(const std::string& dir, sync_kind s,
+                 sochdb::isolation_level level = sochdb::isolation_level::serializable)
+      : level_(level) {
     sochdb::sync_mode m = s == sync_kind::full     ? sochdb::sync_mode::full
                           : s == sync_kind::normal ? sochdb::sync_mode::normal
                                                    : sochdb::sync_mode::off;
     db_.emplace(sochdb::database::open(dir, {.sync = m}));
   }
-  std::string name() const override { return "sochdb"; }
+  std::string name() const override {
+    return level_ == sochdb::isolation_level::serializable ? "sochdb" : "sochdb_si";
+  }
   void put(std::string_view k, std::string_view v) override { db_->put(k, v); }
+  bool has_txn() const override { return true; }
+  int txn_rmw(std::string_view k1, std::string_view k2) override {
+    int attempts = 0;
+    db_->transaction(
+        [&](auto& txn) {
+          ++attempts;
+          thread_local std::string a, b;
+          txn.get(k1, a);
+          txn.get(k2, b);
+          txn.put(k1, b);
+          txn.put(k2, a);
+        },
+        {.isolation = level_, .max_attempts = 1 << 30});
+    return attempts - 1;
+  }
   bool get(std::string_view k, std::string& out) override { return db_->get(k, out); }
   int seek_scan(std::string_view k, int n) override {
     int got = 0;
@@ -92,10 +130,17 @@ class sochdb_adapter : public kv_adapter {
                    static_cast<unsigned long long>(s.storage.wal_syncs),
                    static_cast<double>(s.storage.wal_syncs) / static_cast<double>(s.commits));
     }
+    auto& t = s.transactions;
+    if (t.write_conflicts + t.ssi_conflicts > 0) {
+      std::fprintf(stderr, "sochdb: %llu write conflicts, %llu SSI aborts\n",
+                   static_cast<unsigned long long>(t.write_conflicts),
+                   static_cast<unsigned long long>(t.ssi_conflicts));
+    }
     db_->close();
   }
 
  private:
+  sochdb::isolation_level level_;
   std::optional<sochdb::database> db_;
 };
 
@@ -145,6 +190,111 @@ class rocksdb_adapter : public kv_adapter {
 
  private:
   std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::WriteOptions wo_;
+};
+
+// RocksDB's transactions, same options and sync mapping as rocksdb_adapter. Plain puts and
+// gets go through the transaction DB (pessimistic: each put takes its key's lock).
+//   pessimistic (rocksdb_txn): TransactionDB; GetForUpdate locks both keys (in key order, so two
+//     transactions never deadlock), Put, Commit; a lock timeout or busy status retries.
+//   optimistic (rocksdb_occ): OptimisticTransactionDB; snapshot at begin, GetForUpdate registers
+//     the keys for validation, Put, Commit fails with Busy on a conflict and retries.
+class rocksdb_txn_adapter : public kv_adapter {
+ public:
+  rocksdb_txn_adapter(const std::string& dir, sync_kind s, const std::string& compression,
+                      bool optimistic)
+      : optimistic_(optimistic) {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.compression = compression == "zstd"   ? rocksdb::kZSTD
+                    : compression == "none" ? rocksdb::kNoCompression
+                                            : rocksdb::kLZ4Compression;
+    rocksdb::BlockBasedTableOptions t;
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    rocksdb::Status st;
+    if (optimistic_) {
+      rocksdb::OptimisticTransactionDB* db = nullptr;
+      st = rocksdb::OptimisticTransactionDB::Open(o, dir, &db);
+      occ_.reset(db);
+      base_ = db;
+    } else {
+      rocksdb::TransactionDB* db = nullptr;
+      st = rocksdb::TransactionDB::Open(o, rocksdb::TransactionDBOptions(), dir, &db);
+      pess_.reset(db);
+      base_ = db;
+    }
+    if (!st.ok()) throw std::runtime_error(name() + ": " + st.ToString());
+    wo_.sync = s == sync_kind::full;
+  }
+  std::string name() const override { return optimistic_ ? "rocksdb_occ" : "rocksdb_txn"; }
+  void put(std::string_view k, std::string_view v) override {
+    auto st = base_->Put(wo_, slice(k), slice(v));
+    if (!st.ok()) throw std::runtime_error(name() + " put: " + st.ToString());
+  }
+  bool get(std::string_view k, std::string& out) override {
+    return base_->Get(rocksdb::ReadOptions(), slice(k), &out).ok();
+  }
+  int seek_scan(std::string_view k, int n) override {
+    std::unique_ptr<rocksdb::Iterator> it(base_->NewIterator(rocksdb::ReadOptions()));
+    int got = 0;
+    for (it->Seek(slice(k)); it->Valid() && got < n; it->Next()) {
+      do_not_optimize(it->value().size());
+      ++got;
+    }
+    return got;
+  }
+  bool has_txn() const override { return true; }
+  int txn_rmw(std::string_view k1, std::string_view k2) override {
+    thread_local std::string a, b;
+    thread_local std::unique_ptr<rocksdb::Transaction> reuse;
+    thread_local const void* owner = nullptr;
+    if (owner != this) {
+      reuse.reset();
+      owner = this;
+    }
+    std::string_view first = k1 < k2 ? k1 : k2, second = k1 < k2 ? k2 : k1;
+    for (int retries = 0;; ++retries) {
+      rocksdb::Transaction* t = nullptr;
+      rocksdb::ReadOptions ro;
+      if (optimistic_) {
+        rocksdb::OptimisticTransactionOptions to;
+        to.set_snapshot = true;
+        t = occ_->BeginTransaction(wo_, to, reuse.get());
+        ro.snapshot = t->GetSnapshot();
+      } else {
+        t = pess_->BeginTransaction(wo_, rocksdb::TransactionOptions(), reuse.get());
+      }
+      if (t != reuse.get()) reuse.reset(t);
+      std::string* out_first = first == k1 ? &a : &b;
+      std::string* out_second = first == k1 ? &b : &a;
+      auto st = t->GetForUpdate(ro, slice(first), out_first);
+      if (st.ok()) st = t->GetForUpdate(ro, slice(second), out_second);
+      if (st.ok()) st = t->Put(slice(k1), slice(b));
+      if (st.ok()) st = t->Put(slice(k2), slice(a));
+      if (st.ok()) st = t->Commit();
+      if (st.ok()) return retries;
+      t->Rollback();
+      if (!st.IsBusy() && !st.IsTimedOut() && !st.IsTryAgain()) {
+        throw std::runtime_error(name() + " txn: " + st.ToString());
+      }
+    }
+  }
+  void close() override {
+    if (base_ != nullptr) {
+      base_->FlushWAL(true);
+      occ_.reset();
+      pess_.reset();
+      base_ = nullptr;
+    }
+  }
+
+ private:
+  static rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+  bool optimistic_;
+  std::unique_ptr<rocksdb::OptimisticTransactionDB> occ_;
+  std::unique_ptr<rocksdb::TransactionDB> pess_;
+  rocksdb::DB* base_ = nullptr;
   rocksdb::WriteOptions wo_;
 };
 #endif
@@ -245,6 +395,32 @@ class lmdb_adapter : public kv_adapter {
     mdb_txn_abort(txn);
     return got;
   }
+  bool has_txn() const override { return true; }
+  int txn_rmw(std::string_view k1, std::string_view k2) override {
+    thread_local std::string a, b;
+    MDB_txn* txn = nullptr;
+    check(mdb_txn_begin(env_, nullptr, 0, &txn), "txn_begin");  // one writer at a time
+    MDB_val ka{k1.size(), const_cast<char*>(k1.data())},
+        kb{k2.size(), const_cast<char*>(k2.data())};
+    MDB_val va{}, vb{};
+    int rc = mdb_get(txn, dbi_, &ka, &va);
+    if (rc == 0) {
+      a.assign(static_cast<const char*>(va.mv_data), va.mv_size);
+      rc = mdb_get(txn, dbi_, &kb, &vb);
+    }
+    if (rc == 0) {
+      b.assign(static_cast<const char*>(vb.mv_data), vb.mv_size);
+      MDB_val na{b.size(), b.data()}, nb{a.size(), a.data()};
+      rc = mdb_put(txn, dbi_, &ka, &na, 0);
+      if (rc == 0) rc = mdb_put(txn, dbi_, &kb, &nb, 0);
+    }
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      check(rc, "txn");
+    }
+    check(mdb_txn_commit(txn), "commit");
+    return 0;
+  }
   void close() override {
     if (env_ != nullptr) {
       mdb_env_sync(env_, 1);
@@ -299,6 +475,23 @@ class sqlite_adapter : public kv_adapter {
     sqlite3_reset(c.get);
     return found;
   }
+  bool has_txn() const override { return true; }
+  int txn_rmw(std::string_view k1, std::string_view k2) override {
+    auto& c = conn();
+    thread_local std::string a, b;
+    std::lock_guard wl(write_mu_);  // writers take turns (BEGIN IMMEDIATE then never waits)
+    step_done(c, c.begin);
+    bool ok = read(c, k1, a) && read(c, k2, b);
+    if (ok) {
+      ok = write(c, k1, b) && write(c, k2, a);
+    }
+    if (!ok) {
+      step_done(c, c.rollback);
+      throw std::runtime_error(std::string("sqlite txn: ") + sqlite3_errmsg(c.db));
+    }
+    step_done(c, c.commit);
+    return 0;
+  }
   int seek_scan(std::string_view k, int n) override {
     auto& c = conn();
     sqlite3_bind_blob(c.scan, 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
@@ -317,6 +510,9 @@ class sqlite_adapter : public kv_adapter {
       sqlite3_finalize(c->put);
       sqlite3_finalize(c->get);
       sqlite3_finalize(c->scan);
+      sqlite3_finalize(c->begin);
+      sqlite3_finalize(c->commit);
+      sqlite3_finalize(c->rollback);
       sqlite3_close(c->db);
     }
     conns_.clear();
@@ -326,7 +522,32 @@ class sqlite_adapter : public kv_adapter {
   struct connection {
     sqlite3* db = nullptr;
     sqlite3_stmt *put = nullptr, *get = nullptr, *scan = nullptr;
+    sqlite3_stmt *begin = nullptr, *commit = nullptr, *rollback = nullptr;
   };
+  static void step_done(connection& c, sqlite3_stmt* st) {
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+      throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(c.db));
+    }
+  }
+  static bool read(connection& c, std::string_view k, std::string& out) {
+    sqlite3_bind_blob(c.get, 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
+    bool found = sqlite3_step(c.get) == SQLITE_ROW;
+    if (found) {
+      out.assign(static_cast<const char*>(sqlite3_column_blob(c.get, 0)),
+                 static_cast<std::size_t>(sqlite3_column_bytes(c.get, 0)));
+    }
+    sqlite3_reset(c.get);
+    return found;
+  }
+  static bool write(connection& c, std::string_view k, std::string_view v) {
+    sqlite3_bind_blob(c.put, 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(c.put, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    int rc = sqlite3_step(c.put);
+    sqlite3_reset(c.put);
+    return rc == SQLITE_DONE;
+  }
   static void exec(sqlite3* db, const char* sql) {
     char* err = nullptr;
     if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
@@ -354,6 +575,9 @@ class sqlite_adapter : public kv_adapter {
     sqlite3_prepare_v2(c->db, "SELECT v FROM kv WHERE k = ?", -1, &c->get, nullptr);
     sqlite3_prepare_v2(c->db, "SELECT k, v FROM kv WHERE k >= ? ORDER BY k LIMIT ?", -1, &c->scan,
                        nullptr);
+    sqlite3_prepare_v2(c->db, "BEGIN IMMEDIATE", -1, &c->begin, nullptr);
+    sqlite3_prepare_v2(c->db, "COMMIT", -1, &c->commit, nullptr);
+    sqlite3_prepare_v2(c->db, "ROLLBACK", -1, &c->rollback, nullptr);
     std::lock_guard lk(mu_);
     conns_.push_back(std::move(c));
     cache = {id_, conns_.back().get()};

@@ -7,6 +7,8 @@
 #include "cli.hpp"
 #include "cmd_kv.hpp"
 #include "cmd_simd.hpp"
+#include "cmd_toon.hpp"
+#include "cmd_txn.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -76,7 +78,8 @@ std::vector<command> all_commands() {
   };
   add(kv_commands());
   add(simd_commands());
-  (void)add;
+  add(txn_commands());
+  add(toon_commands());
   return cmds;
 }
 

@@ -1,7 +1,9 @@
-// sochdb/db.hpp — the database facade (key-value API today).
+// sochdb/db.hpp — the database facade: key-value API, transactions, snapshots.
 #pragma once
 
 #include <sochdb/storage.hpp>
+#include <sochdb/mvcc.hpp>
 #include <sochdb/db/database.hpp>
 #include <sochdb/db/options.hpp>
 #include <sochdb/db/snapshot_tracker.hpp>
+#include <sochdb/db/transaction.hpp>

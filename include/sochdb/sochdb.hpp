@@ -10,3 +10,4 @@
 #include <sochdb/text.hpp>
 #include <sochdb/simd.hpp>
 #include <sochdb/vector.hpp>
+#include <sochdb/toon.hpp>

@@ -122,10 +122,41 @@ def test_simd():
         check(out == "" and "not available" in err, "an unavailable ISA fails on stderr only")
 
 
+def test_txn():
+    with tempfile.TemporaryDirectory() as tmp:
+        db = tmp + "/db"
+        rc, out, err = run("--db", db, "txn", stdin="put acct/a 100\nput acct/b 50\n# note\n\n"
+                           "put note hello world\n")
+        check(rc == 0 and out == "" and "committed 3 writes at ts" in err, f"txn commits ({err!r})")
+        rc, out, err = run("--db", db, "txn", stdin="get acct/a\nput acct/a 90\nput acct/b 60\n"
+                           "del note\nget note\nscan acct/\n")
+        check(rc == 0 and out == "acct/a\t100\nacct/a\t90\nacct/b\t60\n",
+              f"txn reads its own writes ({out!r})")
+        check("not found: note" in err, "a missing key in txn goes to stderr")
+        rc, out, _ = run("--db", db, "get", "acct/b")
+        check(rc == 0 and out == "60\n", "txn's writes are committed")
+        rc, out, err = run("--db", db, "txn", "--dry-run", "--isolation", "snapshot",
+                           stdin="put acct/a 0\n")
+        check(rc == 0 and "dry run" in err, "txn --dry-run")
+        rc, out, _ = run("--db", db, "get", "acct/a")
+        check(out == "90\n", "a dry run writes nothing")
+        for script, what in (("put acct/a 1\nfrobnicate x\n", "unknown operation"),
+                             ("put\n", "put needs KEY VALUE"), ("get a b\n", "one argument")):
+            rc, out, err = run("--db", db, "txn", stdin=script)
+            check(rc == 2 and what in err and "line" in err, f"txn usage error: {what} ({err!r})")
+        rc, out, _ = run("--db", db, "get", "acct/a")
+        check(out == "90\n", "a malformed script writes nothing")
+        rc, out, err = run("--db", db, "txn", "--isolation", "chaos", stdin="")
+        check(rc == 2 and "--isolation" in err, "txn --isolation checks its value")
+        rc, out, err = run("--db", db, "txn", stdin="put " + "k" * 70000 + " v\n")
+        check(rc == 1 and "max_key_size" in err, f"txn reports a bad key ({err[:80]!r})")
+
+
 test_help_and_version()
 test_usage_errors()
 test_kv()
 test_simd()
+test_txn()
 if failures:
     print(f"{len(failures)} failure(s)")
     sys.exit(1)

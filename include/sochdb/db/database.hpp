@@ -12,9 +12,13 @@
 // it starts (a scan keeps its snapshot for its whole life, so it streams a consistent view while
 // writes go on). Missing keys are std::optional / false, never exceptions.
 //
-// Transactions (mvcc/) add a second template parameter `Versioning` (default `serializable`)
-// after Storage; they commit through the same pipeline with a validator, and register their
-// snapshots with the same tracker.
+// Transactions (db/transaction.hpp, docs/transactions.md) and their isolation come from the
+// second template parameter, the versioning policy (mvcc/policies.hpp; default `serializable`):
+//     auto txn = db.begin();  ...  txn.commit();     db.transaction([](auto& txn) { ... });
+// They commit through the same pipeline with a validator (mvcc/conflict_manager.hpp) and
+// register their snapshots with the same tracker. Under a snapshot_isolation or serializable
+// policy the single-operation writes above take part in conflict detection as one-write
+// transactions (their write sets are recorded; they never abort).
 //
 // Thread safety: a database may be used from any number of threads at once. A scan object is
 // used by one thread at a time. The database must outlive nothing: scans keep what they read
@@ -24,6 +28,9 @@
 #include <sochdb/core/clock.hpp>
 #include <sochdb/db/options.hpp>
 #include <sochdb/db/snapshot_tracker.hpp>
+#include <sochdb/db/transaction.hpp>
+#include <sochdb/mvcc/conflict_manager.hpp>
+#include <sochdb/mvcc/policies.hpp>
 #include <sochdb/storage/commit_pipeline.hpp>
 #include <sochdb/storage/concepts.hpp>
 #include <sochdb/storage/wal_storage.hpp>
@@ -48,6 +55,7 @@ struct database_stats {
   std::uint64_t commit_groups = 0;   ///< groups the leaders wrote (commits / groups = group size)
   std::uint64_t last_commit_ts = 0;  ///< published timestamp
   std::size_t live_snapshots = 0;    ///< open scans and in-flight reads
+  conflict_stats transactions;       ///< conflicts and SSI bookkeeping (mvcc/conflict_manager.hpp)
 };
 
 /// A streaming scan: a consistent snapshot of a key range, read one entry at a time.
@@ -102,19 +110,24 @@ class basic_scan {
   std::uint64_t ts_;
 };
 
-template <storage_backend Storage = wal_storage<posix_fs>>
+template <storage_backend Storage = wal_storage<posix_fs>,
+          versioning_policy Versioning = serializable>
 class basic_database {
  public:
   using storage_type = Storage;
+  using versioning_type = Versioning;
   using fs_type = typename Storage::fs_type;
   using scan_type = basic_scan<typename Storage::cursor>;
+  using transaction_type = basic_transaction<basic_database>;
+  using snapshot_type = basic_db_snapshot<basic_database>;
+  using conflict_manager_type = detail::conflict_manager<Storage>;
 
   /// Opens (or creates) the database in directory `path` and recovers it. `fs` is the
   /// file-system policy (posix_fs by default; memory_fs / fault_injection_fs in tests).
   static basic_database open(const std::string& path, const database_options& options = {},
                              fs_type fs = fs_type{}) {
     options.validate();
-    return basic_database(std::make_unique<state>(path, options, std::move(fs)));
+    return basic_database(std::make_shared<state>(path, options, std::move(fs)));
   }
 
   basic_database(basic_database&&) noexcept = default;
@@ -301,6 +314,66 @@ class basic_database {
     return children;
   }
 
+  // ---- transactions (db/transaction.hpp, docs/transactions.md) ----
+
+  /// Starts a transaction at `level` (default: the policy's). Its snapshot is taken at its
+  /// first read or write. Levels stronger than the policy's throw invalid_argument.
+  [[nodiscard]] transaction_type begin(isolation_level level = Versioning::level) {
+    return begin(transaction_options{.isolation = level});
+  }
+  [[nodiscard]] transaction_type begin(const transaction_options& o) {
+    auto& st = s();
+    o.validate();
+    isolation_level level = o.isolation.value_or(Versioning::level);
+    if (level > Versioning::level) {
+      throw invalid_argument("begin: isolation level " + std::string(to_string(level)) +
+                             " needs a stronger versioning policy than " +
+                             std::string(Versioning::name));
+    }
+    auto id = st.next_txn_id.fetch_add(1, std::memory_order_relaxed);
+    return transaction_type(
+        std::make_unique<detail::txn_core<basic_database>>(st_, level, o.read_only, id));
+  }
+
+  /// Runs fn(txn) in a new transaction and commits it (unless fn ended it), retrying the whole
+  /// of it when a transaction_conflict is thrown (by fn's reads and writes or by commit), up to
+  /// `o.max_attempts` times with jittered exponential backoff; then the conflict is rethrown.
+  /// Any other exception aborts the transaction and propagates. Returns fn's result.
+  template <class F>
+  auto transaction(F&& fn, const transaction_options& o = {})
+      -> std::invoke_result_t<F&, transaction_type&> {
+    using result = std::invoke_result_t<F&, transaction_type&>;
+    o.validate();
+    for (int attempt = 1;; ++attempt) {
+      auto txn = begin(o);
+      try {
+        if constexpr (std::is_void_v<result>) {
+          fn(txn);
+          if (txn.active()) txn.commit();
+          return;
+        } else {
+          result r = fn(txn);
+          if (txn.active()) txn.commit();
+          return r;
+        }
+      } catch (const transaction_conflict& e) {
+        txn.abort();
+        if (attempt >= o.max_attempts) {
+          throw transaction_conflict(std::string(e.what()) + " (gave up after " +
+                                     std::to_string(attempt) + " attempts)");
+        }
+      }
+      backoff(attempt, o);
+    }
+  }
+
+  /// A read-only view at the newest published commit that stays consistent while writes go on
+  /// (it pins the versions it reads until destroyed or released).
+  [[nodiscard]] snapshot_type snapshot() const requires(Versioning::snapshots) {
+    auto& st = s();
+    return snapshot_type(st_, st.tracker->acquire(st.pipeline->published_atomic()));
+  }
+
   // ---- maintenance ----
 
   /// Makes every commit so far durable (meaningful under sync normal/off).
@@ -317,6 +390,7 @@ class basic_database {
     d.commit_groups = groups;
     d.last_commit_ts = st.pipeline->published();
     d.live_snapshots = st.tracker->live();
+    if (st.conflicts) d.transactions = st.conflicts->stats();
     return d;
   }
 
@@ -327,6 +401,7 @@ class basic_database {
   void close() {
     if (!st_) return;
     auto st = std::move(st_);
+    st->closed.store(true, std::memory_order_release);
     st->storage->close();
   }
   [[nodiscard]] bool is_open() const noexcept { return st_ != nullptr; }
@@ -335,6 +410,16 @@ class basic_database {
   Storage& storage() { return *s().storage; }
 
  private:
+  template <class>
+  friend class basic_transaction;
+  template <class>
+  friend class basic_db_snapshot;
+  template <class>
+  friend struct detail::txn_core;
+
+  // Conflict detection is needed as soon as a transaction may run at snapshot level or above.
+  static constexpr bool validates = Versioning::level != isolation_level::read_committed;
+
   struct state {
     state(const std::string& path, const database_options& o, fs_type fs)
         : opt(o), storage(Storage::open(std::move(fs), path, o.storage())) {
@@ -342,6 +427,11 @@ class basic_database {
                                                             o.sync == sync_mode::full);
       storage->set_snapshot_horizon(
           [t = tracker.get(), p = pipeline.get()] { return t->horizon(p->published()); });
+      if constexpr (validates) {
+        conflicts = std::make_unique<conflict_manager_type>(
+            *storage, pipeline->published_atomic(),
+            Versioning::level == isolation_level::serializable, o.ssi_memory_limit);
+      }
     }
     ~state() {
       if (storage) {
@@ -357,16 +447,42 @@ class basic_database {
     std::shared_ptr<snapshot_tracker> tracker = std::make_shared<snapshot_tracker>();
     std::unique_ptr<Storage> storage;
     std::unique_ptr<commit_pipeline<Storage>> pipeline;
+    std::unique_ptr<conflict_manager_type> conflicts;  // null under read_committed policies
+    std::atomic<bool> closed{false};
+    std::atomic<std::uint64_t> next_txn_id{1};
   };
 
-  explicit basic_database(std::unique_ptr<state> st) : st_(std::move(st)) {}
+  explicit basic_database(std::shared_ptr<state> st) : st_(std::move(st)) {}
 
   state& s() const {
     if (!st_) throw closed("database is closed");
     return *st_;
   }
 
-  std::uint64_t commit(const write_batch& b) { return s().pipeline->commit(b); }
+  std::uint64_t commit(const write_batch& b) {
+    auto& st = s();
+    if (st.conflicts && !b.empty()) {
+      // A one-write transaction: its write set is recorded for conflict detection.
+      typename conflict_manager_type::validation v{st.conflicts.get(), &b};
+      try {
+        return st.pipeline->commit(b, commit_validator{&v, &conflict_manager_type::validate_fn});
+      } catch (...) {
+        st.conflicts->forget(v);  // validated, but storage failed: it never commits
+        throw;
+      }
+    }
+    return st.pipeline->commit(b);
+  }
+
+  // Full jitter (uniform in [0, min(max, base * 2^(attempt-1)))).
+  static void backoff(int attempt, const transaction_options& o) {
+    thread_local std::minstd_rand rng(std::random_device{}());
+    auto bound = o.backoff_base.count() << std::min(attempt - 1, 20);
+    bound = std::min<decltype(bound)>(bound, o.backoff_max.count());
+    if (bound <= 0) return;
+    std::uniform_int_distribution<long long> d(0, static_cast<long long>(bound) - 1);
+    std::this_thread::sleep_for(std::chrono::microseconds(d(rng)));
+  }
 
   // A per-thread batch for single puts and deletes, so they allocate nothing once warm. A
   // commit returns before its thread builds the next batch, so reuse is safe.
@@ -432,10 +548,12 @@ class basic_database {
     return std::string(path);
   }
 
-  std::unique_ptr<state> st_;
+  std::shared_ptr<state> st_;
 };
 
-/// The default database: posix_fs, the durable WAL backend, sync full.
+/// The default database: posix_fs, the durable WAL backend, sync full, serializable.
 using database = basic_database<>;
+/// A transaction of the default database.
+using transaction = database::transaction_type;
 
 SOCHDB_END_NAMESPACE

@@ -39,6 +39,9 @@ struct database_options {
                                                ///< 256 MiB, at most 1 GiB
   std::size_t max_group_bytes = 4ull << 20;    ///< group commit: a leader stops adding
                                                ///< members past this payload; default 4 MiB
+  std::size_t ssi_memory_limit = 64ull << 20;  ///< bytes of serializable-conflict tracking
+                                               ///< (read sets, recent writes) before the
+                                               ///< oldest is summarized; default 64 MiB
 
   void validate() const {
     auto bad = [](const char* what) {
@@ -50,6 +53,7 @@ struct database_options {
     if (max_batch_bytes == 0 || max_batch_bytes > max_batch_bytes_limit)
       bad("max_batch_bytes must be in [1, 1 GiB]");
     if (max_group_bytes == 0) bad("max_group_bytes must be positive");
+    if (ssi_memory_limit < 4096) bad("ssi_memory_limit must be at least 4096 bytes");
     storage().validate();
   }
 
