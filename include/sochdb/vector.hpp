@@ -13,3 +13,4 @@
 #include <sochdb/vector/pq.hpp>
 #include <sochdb/vector/search.hpp>
 #include <sochdb/vector/sq8.hpp>
+#include <sochdb/vector/vamana_index.hpp>
