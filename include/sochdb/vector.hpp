@@ -7,6 +7,7 @@
 #include <sochdb/vector/concepts.hpp>
 #include <sochdb/vector/flat_index.hpp>
 #include <sochdb/vector/hnsw_index.hpp>
+#include <sochdb/vector/index_router.hpp>
 #include <sochdb/vector/io.hpp>
 #include <sochdb/vector/multi_vector.hpp>
 #include <sochdb/vector/no_quantizer.hpp>

@@ -202,6 +202,21 @@ class hnsw_index {
     return out;
   }
 
+  /// The labels of the live vectors, in insertion order (a snapshot: concurrent writes may or
+  /// may not be reflected).
+  std::vector<label_t> labels() const {
+    std::shared_lock lk(s_->structure);
+    std::vector<label_t> out;
+    const std::uint32_t n = s_->next_id.load(std::memory_order_acquire);
+    out.reserve(size());
+    for (std::uint32_t id = 0; id < n; ++id) {
+      const char* r = s_->rec(id);
+      const std::uint8_t f = state::flags_of(r);
+      if ((f & flag_ready) && !(f & flag_deleted)) out.push_back(state::label_of(r));
+    }
+    return out;
+  }
+
   /// The k nearest live vectors passing `filter`, closest first.
   template <label_filter Filter = accept_all>
   std::vector<neighbor> search(std::span<const float> query, std::size_t k,

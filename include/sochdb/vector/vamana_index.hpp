@@ -156,6 +156,16 @@ class vamana_index {
     auto id = s_->find(label);
     return id && !s_->is_deleted(*id);
   }
+  /// The labels of the live vectors, ascending.
+  std::vector<label_t> labels() const {
+    std::vector<label_t> out;
+    out.reserve(size());
+    for (std::size_t i = 0; i < s_->n; ++i) {
+      const char* e = s_->lookup + i * lookup_entry;
+      if (!s_->is_deleted(get32(e + 8))) out.push_back(get64(e));
+    }
+    return out;
+  }
   /// Marks `label` deleted (never returned again); false when absent or already deleted.
   bool remove(label_t label) { return s_->remove(label); }
 
