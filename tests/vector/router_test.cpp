@@ -145,6 +145,7 @@ TEST_CASE("index_router answers searches throughout background migrations" * doc
   std::atomic<bool> done{false};
   std::atomic<std::size_t> searches{0}, during_migration{0}, bad{0};
   double recall_sum = 0;
+  std::string first_bad;
   std::size_t recall_n = 0;
   std::thread searcher([&] {
     std::size_t qi = 0;
@@ -166,14 +167,23 @@ TEST_CASE("index_router answers searches throughout background migrations" * doc
       std::sort(truth.begin(), truth.end());
       const float kth = truth.size() >= 10 ? truth[9].first : INFINITY;
       std::size_t hit = 0;
+      auto fail = [&](const char* what, vec::label_t l) {
+        if (bad.fetch_add(1) == 0) {
+          first_bad = std::string(what) + " label " + std::to_string(l) + " tier " +
+                      std::to_string(static_cast<int>(r.tier())) + " migrating " + std::to_string(mig) +
+                      " a0 " + std::to_string(a0) + " a1 " + std::to_string(a1) + " r0 " + std::to_string(r0) +
+                      " results " + std::to_string(res.size());
+        }
+      };
       for (std::size_t i = 0; i < res.size(); ++i) {
         const auto& h = res[i];
-        if (h.label >= a1 || dead.count(h.label)) bad.fetch_add(1);  // never added, or removed
-        else if (std::abs(h.distance - l2(qq, x.data() + h.label * d)) > 1e-3f * (1 + h.distance)) bad.fetch_add(1);
-        if (i > 0 && res[i - 1].distance > h.distance) bad.fetch_add(1);
+        if (h.label >= a1) fail("never added", h.label);
+        else if (dead.count(h.label)) fail("removed", h.label);
+        else if (std::abs(h.distance - l2(qq, x.data() + h.label * d)) > 1e-3f * (1 + h.distance)) fail("distance", h.label);
+        if (i > 0 && res[i - 1].distance > h.distance) fail("order", h.label);
         if (h.distance <= kth * (1 + 1e-5f)) ++hit;
       }
-      if (res.size() < std::min<std::size_t>(10, truth.size())) bad.fetch_add(1);
+      if (res.size() < std::min<std::size_t>(10, truth.size())) fail("too few", 0);
       recall_sum += static_cast<double>(hit) / static_cast<double>(std::min<std::size_t>(10, truth.size()));
       ++recall_n;
     }
@@ -199,6 +209,7 @@ TEST_CASE("index_router answers searches throughout background migrations" * doc
   r.wait_for_migration();
   done.store(true);
   searcher.join();
+  INFO("first bad answer: " << first_bad);
   CHECK(bad.load() == 0);
   CHECK(searches.load() > 0);
   MESSAGE("searches " << searches.load() << ", during a migration " << during_migration.load()

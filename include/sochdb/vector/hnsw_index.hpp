@@ -821,7 +821,12 @@ class hnsw_index {
       std::tie(ep, ep_dist) = descend(qd, ep, top, level, *sc);
       char* r = rec(id);
       std::vector<std::uint32_t> chosen;
-      for (int lc = static_cast<int>(std::min(level, top)); lc >= 0; --lc) {
+      // The node's own lists first, at every level; only then the reverse links that make it
+      // reachable. A search that lands on the node (say through a level-1 link) thus always
+      // finds its level-0 list filled, instead of a dead end.
+      const unsigned from = std::min(level, top);
+      std::vector<std::vector<detail::scored>> picked(from + 1);
+      for (int lc = static_cast<int>(from); lc >= 0; --lc) {
         const auto lvl = static_cast<unsigned>(lc);
         search_level(qd, ep, ep_dist, o.ef_construction, lvl, [](std::uint32_t) { return true; }, *sc);
         auto& cand = sc->top.sorted();
@@ -836,7 +841,11 @@ class hnsw_index {
           write_links(r, lvl, chosen.data(), chosen.size());
           lk.unlock();
         }
-        for (const auto& c : cand) add_reverse(c.id, id, c.dist, lvl, *sc);
+        picked[lvl].assign(cand.begin(), cand.end());
+      }
+      for (int lc = static_cast<int>(from); lc >= 0; --lc) {
+        const auto lvl = static_cast<unsigned>(lc);
+        for (const auto& c : picked[lvl]) add_reverse(c.id, id, c.dist, lvl, *sc);
       }
       if (top_lock.owns_lock()) {
         entry.store((static_cast<std::uint64_t>(level) << 32) | id, std::memory_order_release);
