@@ -128,7 +128,8 @@ TEST_CASE("index_router without vamana stays on hnsw; flat and hnsw save/load") 
   }
 }
 
-TEST_CASE("index_router answers searches throughout background migrations" * doctest::test_suite("concurrency")) {
+TEST_CASE("index_router answers searches throughout background migrations" *
+          doctest::test_suite("concurrency")) {
   const std::size_t n = 2400;
   const auto x = vtest::data(n, d, 25), q = vtest::data(64, d, 26);
   sochdb::memory_fs fs;
@@ -158,7 +159,8 @@ TEST_CASE("index_router answers searches throughout background migrations" * doc
       const std::size_t a1 = started.load();
       searches.fetch_add(1);
       if (mig) during_migration.fetch_add(1);
-      std::set<vec::label_t> dead(victims.begin(), victims.begin() + static_cast<std::ptrdiff_t>(r0));
+      std::set<vec::label_t> dead(victims.begin(),
+                                  victims.begin() + static_cast<std::ptrdiff_t>(r0));
       // Truth over the vectors surely present: added before the search, not removed at all.
       std::set<vec::label_t> ever_dead(victims.begin(), victims.end());
       std::vector<std::pair<float, vec::label_t>> truth;
@@ -170,21 +172,26 @@ TEST_CASE("index_router answers searches throughout background migrations" * doc
       auto fail = [&](const char* what, vec::label_t l) {
         if (bad.fetch_add(1) == 0) {
           first_bad = std::string(what) + " label " + std::to_string(l) + " tier " +
-                      std::to_string(static_cast<int>(r.tier())) + " migrating " + std::to_string(mig) +
-                      " a0 " + std::to_string(a0) + " a1 " + std::to_string(a1) + " r0 " + std::to_string(r0) +
-                      " results " + std::to_string(res.size());
+                      std::to_string(static_cast<int>(r.tier())) + " migrating " +
+                      std::to_string(mig) + " a0 " + std::to_string(a0) + " a1 " +
+                      std::to_string(a1) + " r0 " + std::to_string(r0) + " results " +
+                      std::to_string(res.size());
         }
       };
       for (std::size_t i = 0; i < res.size(); ++i) {
         const auto& h = res[i];
-        if (h.label >= a1) fail("never added", h.label);
-        else if (dead.count(h.label)) fail("removed", h.label);
-        else if (std::abs(h.distance - l2(qq, x.data() + h.label * d)) > 1e-3f * (1 + h.distance)) fail("distance", h.label);
+        if (h.label >= a1)
+          fail("never added", h.label);
+        else if (dead.count(h.label))
+          fail("removed", h.label);
+        else if (std::abs(h.distance - l2(qq, x.data() + h.label * d)) > 1e-3f * (1 + h.distance))
+          fail("distance", h.label);
         if (i > 0 && res[i - 1].distance > h.distance) fail("order", h.label);
         if (h.distance <= kth * (1 + 1e-5f)) ++hit;
       }
       if (res.size() < std::min<std::size_t>(10, truth.size())) fail("too few", 0);
-      recall_sum += static_cast<double>(hit) / static_cast<double>(std::min<std::size_t>(10, truth.size()));
+      recall_sum +=
+          static_cast<double>(hit) / static_cast<double>(std::min<std::size_t>(10, truth.size()));
       ++recall_n;
     }
   });
@@ -213,7 +220,8 @@ TEST_CASE("index_router answers searches throughout background migrations" * doc
   CHECK(bad.load() == 0);
   CHECK(searches.load() > 0);
   MESSAGE("searches " << searches.load() << ", during a migration " << during_migration.load()
-                      << ", mean recall@10 " << recall_sum / static_cast<double>(std::max<std::size_t>(recall_n, 1)));
+                      << ", mean recall@10 "
+                      << recall_sum / static_cast<double>(std::max<std::size_t>(recall_n, 1)));
   CHECK(recall_sum / static_cast<double>(std::max<std::size_t>(recall_n, 1)) >= 0.9);
   CHECK(r.tier() == vec::index_kind::vamana);
   CHECK(r.size() == n - victims.size());

@@ -17,7 +17,9 @@ namespace simd = sochdb::simd;
 namespace {
 constexpr std::size_t d = 32;
 
-vec::vamana_options opts() { return {.dimension = d, .r = 24, .l_build = 48, .search_list = 64, .build_threads = 2}; }
+vec::vamana_options opts() {
+  return {.dimension = d, .r = 24, .l_build = 48, .search_list = 64, .build_threads = 2};
+}
 }  // namespace
 
 TEST_CASE("vamana_index l2: recall, exact distances, memory") {
@@ -62,7 +64,8 @@ TEST_CASE("vamana_index cosine") {
   const auto labels = vtest::labels(n);
   sochdb::memory_fs fs;
   fs.create_directories("/db");
-  auto v = vec::vamana_index<simd::cosine>::build(fs, "/db/c.idx", opts(), x.data(), labels.data(), n);
+  auto v =
+      vec::vamana_index<simd::cosine>::build(fs, "/db/c.idx", opts(), x.data(), labels.data(), n);
   vec::flat_index<simd::cosine> flat({.dimension = d});
   flat.add(x.data(), labels.data(), n);
   CHECK(vtest::recall(v, flat, q, 30, d, 10, {.ef = 64}) >= 0.95);
@@ -142,7 +145,8 @@ TEST_CASE("vamana_index rejects damaged files and bad arguments") {
   const auto labels = vtest::labels(n);
   sochdb::memory_fs fs;
   fs.create_directories("/db");
-  vec::vamana_options o{.dimension = dd, .r = 8, .l_build = 16, .search_list = 16, .build_threads = 1};
+  vec::vamana_options o{
+      .dimension = dd, .r = 8, .l_build = 16, .search_list = 16, .build_threads = 1};
   auto v = vec::vamana_index<>::build(fs, "/db/v.idx", o, x.data(), labels.data(), n);
   v.remove(4);
   v.save(fs, "/db/s.idx");  // with a DELE section
@@ -163,7 +167,8 @@ TEST_CASE("vamana_index rejects damaged files and bad arguments") {
     }
     MESSAGE(path << ": " << rejected << " of " << tried << " damaged copies rejected");
     CHECK(rejected == tried);
-    for (std::size_t len : {std::size_t{0}, std::size_t{10}, std::size_t{600}, good.size() / 2, good.size() - 1}) {
+    for (std::size_t len :
+         {std::size_t{0}, std::size_t{10}, std::size_t{600}, good.size() / 2, good.size() - 1}) {
       sochdb::write_file(fs, "/db/short.idx", good.substr(0, len));
       CHECK_THROWS_AS((void)vec::vamana_index<>::open(fs, "/db/short.idx"), sochdb::error);
       CHECK_THROWS_AS((void)vec::vamana_index<>::load(fs, "/db/short.idx"), sochdb::error);
@@ -174,18 +179,23 @@ TEST_CASE("vamana_index rejects damaged files and bad arguments") {
   h.add(x.data(), labels.data(), 50, 1);
   h.save(fs, "/db/h.idx");
   CHECK_THROWS_AS((void)vec::vamana_index<>::open(fs, "/db/h.idx"), sochdb::invalid_argument);
-  CHECK_THROWS_AS((void)vec::vamana_index<simd::cosine>::open(fs, "/db/v.idx"), sochdb::invalid_argument);
+  CHECK_THROWS_AS((void)vec::vamana_index<simd::cosine>::open(fs, "/db/v.idx"),
+                  sochdb::invalid_argument);
   // Bad build arguments.
   auto dup = labels;
   dup[7] = dup[8];
-  CHECK_THROWS_AS(vec::vamana_index<>::build(fs, "/db/x.idx", o, x.data(), dup.data(), n), sochdb::invalid_argument);
-  CHECK_THROWS_AS(vec::vamana_index<>::build(fs, "/db/x.idx", o, x.data(), labels.data(), 0), sochdb::invalid_argument);
+  CHECK_THROWS_AS(vec::vamana_index<>::build(fs, "/db/x.idx", o, x.data(), dup.data(), n),
+                  sochdb::invalid_argument);
+  CHECK_THROWS_AS(vec::vamana_index<>::build(fs, "/db/x.idx", o, x.data(), labels.data(), 0),
+                  sochdb::invalid_argument);
   auto bad_o = o;
   bad_o.alpha = 0.5f;
-  CHECK_THROWS_AS(vec::vamana_index<>::build(fs, "/db/x.idx", bad_o, x.data(), labels.data(), n), sochdb::invalid_argument);
+  CHECK_THROWS_AS(vec::vamana_index<>::build(fs, "/db/x.idx", bad_o, x.data(), labels.data(), n),
+                  sochdb::invalid_argument);
   auto nan = x;
   nan[17] = std::nanf("");
-  CHECK_THROWS_AS(vec::vamana_index<>::build(fs, "/db/x.idx", o, nan.data(), labels.data(), n), sochdb::invalid_argument);
+  CHECK_THROWS_AS(vec::vamana_index<>::build(fs, "/db/x.idx", o, nan.data(), labels.data(), n),
+                  sochdb::invalid_argument);
   std::vector<float> q(dd + 1, 0.f);
   CHECK_THROWS_AS((void)v.search(q, 5), sochdb::dimension_mismatch);
   q.resize(dd);

@@ -181,31 +181,35 @@ class index_router {
 
   /// Reopens a router saved by `save` (no rebuild; the Vamana tier mapped). `fs`/`dir` are the
   /// router's own working place, as in the constructor (where later Vamana files go).
-  static std::unique_ptr<index_router> load(Fs& fs, const std::string& saved, const router_options& o,
-                                            std::string dir = {}) {
+  static std::unique_ptr<index_router> load(Fs& fs, const std::string& saved,
+                                            const router_options& o, std::string dir = {}) {
     const std::string path = saved + "/router";
     const std::string m = read_file(fs, path);
     byte_reader r(m, path);
-    if (m.size() != 20) r.fail("router manifest of " + std::to_string(m.size()) + " bytes, expected 20");
+    if (m.size() != 20)
+      r.fail("router manifest of " + std::to_string(m.size()) + " bytes, expected 20");
     if (decode_fixed32(m.data() + 16) != checksum32(std::string_view(m).substr(0, 16)))
       byte_reader(m, path, 16).fail("router manifest checksum mismatch");
     if (r.fixed32() != manifest_magic) r.fail("not a router manifest (bad magic)");
     const auto version = r.fixed16();
-    if (version != 1) throw unsupported(path + ": router manifest version " + std::to_string(version));
+    if (version != 1)
+      throw unsupported(path + ": router manifest version " + std::to_string(version));
     const auto kind = r.u8();
     const auto metric = r.u8();
     const auto dim = r.fixed32();
     if (kind < 1 || kind > 3) r.fail("unknown tier " + std::to_string(kind));
-    if (metric != static_cast<std::uint8_t>(Metric::kind)) throw invalid_argument(path + ": saved with another metric");
-    if (dim != o.dimension)
-      throw dimension_mismatch("index_router::load", o.dimension, dim);
+    if (metric != static_cast<std::uint8_t>(Metric::kind))
+      throw invalid_argument(path + ": saved with another metric");
+    if (dim != o.dimension) throw dimension_mismatch("index_router::load", o.dimension, dim);
     auto rt = std::make_unique<index_router>(o, &fs, dir.empty() ? saved : dir);
     auto t = std::make_shared<tier_state>();
     t->kind = static_cast<index_kind>(kind);
     if (t->kind == index_kind::flat) {
-      t->flat = std::make_unique<flat_index<Metric>>(flat_index<Metric>::load(fs, saved + "/flat.idx"));
+      t->flat =
+          std::make_unique<flat_index<Metric>>(flat_index<Metric>::load(fs, saved + "/flat.idx"));
     } else if (t->kind == index_kind::hnsw) {
-      t->hnsw = std::make_unique<hnsw_index<Metric>>(hnsw_index<Metric>::load(fs, saved + "/hnsw.idx"));
+      t->hnsw =
+          std::make_unique<hnsw_index<Metric>>(hnsw_index<Metric>::load(fs, saved + "/hnsw.idx"));
     } else {
       if constexpr (vamana_ok) {
         // The tier keeps its own copy of the file (the saved one may be replaced later).
@@ -217,12 +221,14 @@ class index_router {
         t->vamana = std::make_unique<vamana_index<Metric>>(vamana_index<Metric>::open(fs, own));
         t->vamana_file = own;
         t->fs = &fs;
-        t->hnsw = std::make_unique<hnsw_index<Metric>>(hnsw_index<Metric>::load(fs, saved + "/delta.idx"));
+        t->hnsw = std::make_unique<hnsw_index<Metric>>(
+            hnsw_index<Metric>::load(fs, saved + "/delta.idx"));
       } else {
         r.fail("a Vamana tier needs the l2 or cosine metric");
       }
     }
-    if (t->dimension() != o.dimension) throw corruption(path + ": index dimension differs from the manifest");
+    if (t->dimension() != o.dimension)
+      throw corruption(path + ": index dimension differs from the manifest");
     {
       std::lock_guard lk(rt->ptr_mu_);
       rt->cur_ = std::move(t);
@@ -341,8 +347,10 @@ class index_router {
   std::shared_ptr<tier_state> make_tier(index_kind k) const {
     auto t = std::make_shared<tier_state>();
     t->kind = k;
-    if (k == index_kind::flat) t->flat = std::make_unique<flat_index<Metric>>(flat_options{.dimension = o_.dimension});
-    else t->hnsw = std::make_unique<hnsw_index<Metric>>(o_.hnsw);
+    if (k == index_kind::flat)
+      t->flat = std::make_unique<flat_index<Metric>>(flat_options{.dimension = o_.dimension});
+    else
+      t->hnsw = std::make_unique<hnsw_index<Metric>>(o_.hnsw);
     return t;
   }
 
@@ -359,7 +367,9 @@ class index_router {
     // `old` dies here or with the last search still holding it.
   }
 
-  std::string next_vamana_path() { return dir_ + "/vamana." + std::to_string(++generation_) + ".idx"; }
+  std::string next_vamana_path() {
+    return dir_ + "/vamana." + std::to_string(++generation_) + ".idx";
+  }
 
   void join() {
     std::lock_guard lk(worker_mu_);
@@ -386,8 +396,10 @@ class index_router {
   void run_due() {
     for (int what; !failed() && (what = due()) != 0;) {
       try {
-        if (what == 1) to_hnsw();
-        else to_vamana();
+        if (what == 1)
+          to_hnsw();
+        else
+          to_vamana();
       } catch (...) {
         {
           std::unique_lock g(gate_);
@@ -511,7 +523,7 @@ class index_router {
   mutable std::mutex ptr_mu_;
   std::shared_ptr<tier_state> cur_;
   std::shared_ptr<tier_state> target_;  // flat -> HNSW: receives dual writes (guarded by gate_)
-  bool logging_ = false;          // -> Vamana: writes are logged (guarded by gate_)
+  bool logging_ = false;                // -> Vamana: writes are logged (guarded by gate_)
   std::mutex log_mu_;
   std::unordered_set<label_t> added_, removed_;
   mutable std::shared_mutex gate_;  // writes shared, migration batches and switches exclusive

@@ -56,13 +56,13 @@ namespace vector {
 
 /// Options of `vamana_index::build`.
 struct vamana_options {
-  std::size_t dimension = 0;       ///< required: floats per vector
-  std::size_t r = 64;              ///< maximum out-degree R (4..1024)
-  std::size_t l_build = 100;       ///< search list size while building (>= r is sensible)
-  float alpha = 1.2f;              ///< RobustPrune's distance factor of the second pass (>= 1)
-  std::size_t search_list = 100;   ///< search list size L of a query whose params.ef is 0
-  std::uint64_t seed = 0x5eed;     ///< random initial graph and insertion order
-  std::size_t build_threads = 0;   ///< threads for building (0: all cores)
+  std::size_t dimension = 0;          ///< required: floats per vector
+  std::size_t r = 64;                 ///< maximum out-degree R (4..1024)
+  std::size_t l_build = 100;          ///< search list size while building (>= r is sensible)
+  float alpha = 1.2f;                 ///< RobustPrune's distance factor of the second pass (>= 1)
+  std::size_t search_list = 100;      ///< search list size L of a query whose params.ef is 0
+  std::uint64_t seed = 0x5eed;        ///< random initial graph and insertion order
+  std::size_t build_threads = 0;      ///< threads for building (0: all cores)
   std::size_t brute_force_below = 0;  ///< filtered search: exact scan when at most this many
                                       ///< vectors are estimated to pass (0: automatic)
 };
@@ -105,16 +105,15 @@ class vamana_index {
   /// The same with the default quantizer (PQ: `default_vamana_pq`).
   template <file_system Fs>
   static vamana_index build(Fs& fs, const std::string& path, const vamana_options& o,
-                            const float* x, const label_t* labels, std::size_t n)
-    requires std::is_same_v<Quantizer, pq>
-  {
+                            const float* x, const label_t* labels,
+                            std::size_t n) requires std::is_same_v<Quantizer, pq> {
     return build(fs, path, o, x, labels, n, default_vamana_pq(o.dimension, Metric::kind));
   }
 
   /// Builds and writes the file without opening it (for a caller that opens it elsewhere).
   template <file_system Fs>
-  static void write_built(Fs& fs, const std::string& path, const vamana_options& o,
-                          const float* x, const label_t* labels, std::size_t n, Quantizer q) {
+  static void write_built(Fs& fs, const std::string& path, const vamana_options& o, const float* x,
+                          const label_t* labels, std::size_t n, Quantizer q) {
     check_options(o);
     if (q.dimension() != o.dimension || q.metric() != Metric::kind)
       throw invalid_argument("vamana_index: quantizer dimension/metric does not match the index");
@@ -217,25 +216,32 @@ class vamana_index {
   static void check_options(const vamana_options& o) {
     detail::check_dimension(o.dimension, 65536, "vamana_index");
     if (o.r < 4 || o.r > 1024) throw invalid_argument("vamana_index: r must be in 4..1024");
-    if (o.l_build == 0 || o.l_build > 100000) throw invalid_argument("vamana_index: l_build must be in 1..100000");
+    if (o.l_build == 0 || o.l_build > 100000)
+      throw invalid_argument("vamana_index: l_build must be in 1..100000");
     if (o.search_list == 0 || o.search_list > 100000)
       throw invalid_argument("vamana_index: search_list must be in 1..100000");
-    if (!(o.alpha >= 1.f && o.alpha <= 4.f)) throw invalid_argument("vamana_index: alpha must be in [1, 4]");
+    if (!(o.alpha >= 1.f && o.alpha <= 4.f))
+      throw invalid_argument("vamana_index: alpha must be in [1, 4]");
   }
 
   struct aligned_free {
-    void operator()(char* p) const noexcept { ::operator delete(p, std::align_val_t{64}); }
+    void operator()(char* p) const noexcept { ::operator delete (p, std::align_val_t{64}); }
   };
   using buffer = std::unique_ptr<char, aligned_free>;
   static buffer alloc(std::size_t bytes) {
-    return buffer(static_cast<char*>(::operator new(std::max<std::size_t>(bytes, 64), std::align_val_t{64})));
+    return buffer(static_cast<char*>(
+        ::operator new (std::max<std::size_t>(bytes, 64), std::align_val_t{64})));
   }
 
   // ---- building (in RAM, full precision) ----
   class builder {
    public:
     builder(const vamana_options& o, const float* x, const label_t* labels, std::size_t n)
-        : o_(o), n_(n), d_(o.dimension), r_(o.r), labels_(labels),
+        : o_(o),
+          n_(n),
+          d_(o.dimension),
+          r_(o.r),
+          labels_(labels),
           metric_(detail::make_index_metric<Metric>()) {
       if constexpr (Metric::kind == simd::metric_kind::cosine) {
         own_.assign(x, x + n * d_);
@@ -246,7 +252,8 @@ class vamana_index {
       }
       for (std::size_t i = 0; i < n * d_; ++i) {
         if (!std::isfinite(x_[i]))
-          throw invalid_argument("vamana_index::build: non-finite value in vector " + std::to_string(i / d_));
+          throw invalid_argument("vamana_index::build: non-finite value in vector " +
+                                 std::to_string(i / d_));
       }
       std::vector<label_t> sorted(labels, labels + n);
       std::sort(sorted.begin(), sorted.end());
@@ -328,7 +335,8 @@ class vamana_index {
         put_at64(blk.data() + 4 * d_, labels_[i]);
         const std::uint32_t dg = deg_[i].load(std::memory_order_relaxed);
         put_at32(blk.data() + 4 * d_ + 8, dg);
-        for (std::uint32_t j = 0; j < dg; ++j) put_at32(blk.data() + 4 * d_ + 12 + 4 * j, adj_[i * r_ + j]);
+        for (std::uint32_t j = 0; j < dg; ++j)
+          put_at32(blk.data() + 4 * d_ + 12 + 4 * j, adj_[i * r_ + j]);
         w.write(blk);
       }
       w.end_section();
@@ -349,7 +357,7 @@ class vamana_index {
    private:
     struct build_scratch {
       detail::visited_set visited;
-      std::vector<detail::scored> list;   // the search list, sorted by distance
+      std::vector<detail::scored> list;    // the search list, sorted by distance
       std::vector<std::uint8_t> expanded;  // parallel to list
       std::vector<detail::scored> pool;    // expanded nodes (RobustPrune candidates)
       std::vector<std::uint32_t> nbrs;
@@ -360,13 +368,17 @@ class vamana_index {
     void lock(std::size_t i) const noexcept {
       for (unsigned spins = 0;; ++spins) {
         std::uint8_t z = 0;
-        if (locks_[i].compare_exchange_weak(z, 1, std::memory_order_acquire, std::memory_order_relaxed)) return;
+        if (locks_[i].compare_exchange_weak(z, 1, std::memory_order_acquire,
+                                            std::memory_order_relaxed))
+          return;
         if (spins > 64) std::this_thread::yield();
       }
     }
     void unlock(std::size_t i) const noexcept { locks_[i].store(0, std::memory_order_release); }
     const float* row(std::size_t i) const noexcept { return x_ + i * d_; }
-    float dist(std::size_t a, std::size_t b) const noexcept { return metric_.distance(row(a), row(b), d_); }
+    float dist(std::size_t a, std::size_t b) const noexcept {
+      return metric_.distance(row(a), row(b), d_);
+    }
 
     void copy_links(std::uint32_t i, std::vector<std::uint32_t>& out) const {
       lock(i);
@@ -382,7 +394,8 @@ class vamana_index {
       for (std::size_t i = 0; i < n_; ++i)
         for (std::size_t j = 0; j < d_; ++j) c[j] += row(i)[j];
       std::vector<float> cf(d_);
-      for (std::size_t j = 0; j < d_; ++j) cf[j] = static_cast<float>(c[j] / static_cast<double>(n_));
+      for (std::size_t j = 0; j < d_; ++j)
+        cf[j] = static_cast<float>(c[j] / static_cast<double>(n_));
       simd::l2<> l2;
       std::uint32_t best = 0;
       float bd = std::numeric_limits<float>::infinity();
@@ -447,7 +460,8 @@ class vamana_index {
     void robust_prune(std::uint32_t p, std::vector<detail::scored>& v, float alpha,
                       std::vector<std::uint32_t>& out) const {
       std::sort(v.begin(), v.end(), detail::closer{});
-      v.erase(std::unique(v.begin(), v.end(), [](auto& a, auto& b) { return a.id == b.id; }), v.end());
+      v.erase(std::unique(v.begin(), v.end(), [](auto& a, auto& b) { return a.id == b.id; }),
+              v.end());
       out.clear();
       for (std::size_t i = 0; i < v.size() && out.size() < r_; ++i) {
         if (v[i].id == p || !std::isfinite(v[i].dist)) continue;
@@ -455,7 +469,8 @@ class vamana_index {
         out.push_back(star);
         for (std::size_t j = i + 1; j < v.size(); ++j) {
           if (!std::isfinite(v[j].dist) || v[j].id == p) continue;
-          if (alpha * dist(star, v[j].id) <= v[j].dist) v[j].dist = std::numeric_limits<float>::infinity();
+          if (alpha * dist(star, v[j].id) <= v[j].dist)
+            v[j].dist = std::numeric_limits<float>::infinity();
         }
       }
     }
@@ -523,8 +538,9 @@ class vamana_index {
     return v;
   }
 
-  static void put_params(std::string& s, const vamana_options& o, std::size_t n, std::uint32_t medoid,
-                         std::size_t bs, std::size_t code_size, std::size_t deleted) {
+  static void put_params(std::string& s, const vamana_options& o, std::size_t n,
+                         std::uint32_t medoid, std::size_t bs, std::size_t code_size,
+                         std::size_t deleted) {
     put_fixed32(s, static_cast<std::uint32_t>(o.r));
     put_fixed32(s, static_cast<std::uint32_t>(o.l_build));
     put_fixed32(s, std::bit_cast<std::uint32_t>(o.alpha));
@@ -568,15 +584,21 @@ class vamana_index {
     std::size_t codes_bytes() const noexcept { return n * cs; }
     std::size_t graph_bytes() const noexcept { return n * bs; }
     std::size_t lookup_bytes() const noexcept { return n * lookup_entry; }
-    const char* block(std::uint32_t id) const noexcept { return graph + static_cast<std::size_t>(id) * bs; }
-    const float* vec(std::uint32_t id) const noexcept { return reinterpret_cast<const float*>(block(id)); }
+    const char* block(std::uint32_t id) const noexcept {
+      return graph + static_cast<std::size_t>(id) * bs;
+    }
+    const float* vec(std::uint32_t id) const noexcept {
+      return reinterpret_cast<const float*>(block(id));
+    }
     label_t label_of(std::uint32_t id) const noexcept { return get64(block(id) + 4 * o.dimension); }
     const std::uint8_t* code(std::uint32_t id) const noexcept {
       return reinterpret_cast<const std::uint8_t*>(codes.get()) + static_cast<std::size_t>(id) * cs;
     }
     bool is_deleted(std::uint32_t id) const noexcept {
       return (std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(dead[id >> 6]))
-                  .load(std::memory_order_relaxed) >> (id & 63)) & 1u;
+                  .load(std::memory_order_relaxed) >>
+              (id & 63)) &
+             1u;
     }
 
     std::optional<std::uint32_t> find(label_t l) const noexcept {
@@ -584,10 +606,13 @@ class vamana_index {
       while (lo < hi) {
         const std::size_t mid = (lo + hi) / 2;
         const label_t ml = get64(lookup + mid * lookup_entry);
-        if (ml < l) lo = mid + 1;
-        else hi = mid;
+        if (ml < l)
+          lo = mid + 1;
+        else
+          hi = mid;
       }
-      if (lo < n && get64(lookup + lo * lookup_entry) == l) return get32(lookup + lo * lookup_entry + 8);
+      if (lo < n && get64(lookup + lo * lookup_entry) == l)
+        return get32(lookup + lo * lookup_entry + 8);
       return std::nullopt;
     }
 
@@ -595,15 +620,16 @@ class vamana_index {
       auto id = find(l);
       if (!id) return false;
       const std::uint64_t bit = std::uint64_t{1} << (*id & 63);
-      const std::uint64_t old = std::atomic_ref<std::uint64_t>(dead[*id >> 6]).fetch_or(bit, std::memory_order_relaxed);
+      const std::uint64_t old =
+          std::atomic_ref<std::uint64_t>(dead[*id >> 6]).fetch_or(bit, std::memory_order_relaxed);
       if (old & bit) return false;
       deleted.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
 
     template <class Filter>
-    void search(const float* query, std::size_t k, const search_params& params, const Filter& filter,
-                std::vector<neighbor>& out) const {
+    void search(const float* query, std::size_t k, const search_params& params,
+                const Filter& filter, std::vector<neighbor>& out) const {
       out.clear();
       if (k == 0 || n == 0) return;
       auto sc = pool.acquire();
@@ -621,9 +647,11 @@ class vamana_index {
         }
         const double sel = static_cast<double>(pass + 1) / static_cast<double>(sample + 1);
         const double est = sel * static_cast<double>(n);
-        const std::size_t bf = params.brute_force_below ? params.brute_force_below : o.brute_force_below;
+        const std::size_t bf =
+            params.brute_force_below ? params.brute_force_below : o.brute_force_below;
         // The graph walk needs about L / sel expansions; the scan codes-scores est vectors.
-        if ((bf != 0 && est <= static_cast<double>(bf)) || sel * sel * static_cast<double>(n) <= 16.0 * L) {
+        if ((bf != 0 && est <= static_cast<double>(bf)) ||
+            sel * sel * static_cast<double>(n) <= 16.0 * L) {
           scan(q, comp, k, L, filter, *sc, out);
           return;
         }
@@ -650,7 +678,8 @@ class vamana_index {
         const std::uint32_t id = sc.list[cur].id;
         sc.expanded[cur] = 1;
         const char* b = block(id);
-        const std::uint32_t dg = std::min<std::uint32_t>(get32(b + 4 * d + 8), static_cast<std::uint32_t>(o.r));
+        const std::uint32_t dg =
+            std::min<std::uint32_t>(get32(b + 4 * d + 8), static_cast<std::uint32_t>(o.r));
         const char* links = b + 4 * d + 12;
         sc.ids.clear();
         sc.codes.clear();
@@ -665,7 +694,8 @@ class vamana_index {
         // The exact distance of the expanded node, from its block (already in cache).
         if (!is_deleted(id) && filter(get64(b + 4 * d))) {
           const float ex = metric.distance(q, reinterpret_cast<const float*>(b), d);
-          if (sc.top.size() < k) sc.top.push({ex, id});
+          if (sc.top.size() < k)
+            sc.top.push({ex, id});
           else if (detail::closer{}({ex, id}, sc.top.top())) {
             sc.top.pop();
             sc.top.push({ex, id});
@@ -706,7 +736,8 @@ class vamana_index {
         const std::uint32_t id = get32(e + 8);
         if (is_deleted(id) || !filter(get64(e))) continue;
         const float dd = comp(code(id));
-        if (cand.size() < keep) cand.push({dd, id});
+        if (cand.size() < keep)
+          cand.push({dd, id});
         else if (detail::closer{}({dd, id}, cand.top())) {
           cand.pop();
           cand.push({dd, id});
@@ -716,7 +747,8 @@ class vamana_index {
       cand.clear();
       for (const auto& c : sc.list) {
         const float ex = metric.distance(q, vec(c.id), o.dimension);
-        if (cand.size() < k) cand.push({ex, c.id});
+        if (cand.size() < k)
+          cand.push({ex, c.id});
         else if (detail::closer{}({ex, c.id}, cand.top())) {
           cand.pop();
           cand.push({ex, c.id});
@@ -758,7 +790,8 @@ class vamana_index {
         w.begin_section(detail::section_tag::deleted);
         std::string bits;
         for (std::size_t i = 0; i < dead.size(); ++i)
-          put_fixed64(bits, std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(dead[i])).load());
+          put_fixed64(bits,
+                      std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(dead[i])).load());
         w.write(bits);
         w.end_section();
       }
@@ -770,8 +803,9 @@ class vamana_index {
       auto f = fs.open(path, open_mode::read);
       const auto info = detail::read_index_header(f, path, index_kind::vamana);
       if (info.metric != Metric::kind)
-        throw invalid_argument(path + ": index metric " + std::string(simd::to_string(info.metric)) +
-                               ", expected " + std::string(simd::to_string(Metric::kind)));
+        throw invalid_argument(path + ": index metric " +
+                               std::string(simd::to_string(info.metric)) + ", expected " +
+                               std::string(simd::to_string(Metric::kind)));
       auto s = std::make_unique<state>();
       const auto& ps = detail::require_section(info, detail::section_tag::params, path);
       const std::string params = detail::read_section(f, ps, path);
@@ -848,20 +882,23 @@ class vamana_index {
             const std::uint32_t dg = get32(p + 4 * d + 8);
             if (dg > r) fail(4 * d + 8, "degree " + std::to_string(dg) + " exceeds R");
             for (std::uint32_t j = 0; j < dg; ++j) {
-              if (get32(p + 4 * d + 12 + 4 * j) >= n) fail(4 * d + 12 + 4 * j, "neighbour id out of range");
+              if (get32(p + 4 * d + 12 + 4 * j) >= n)
+                fail(4 * d + 12 + 4 * j, "neighbour id out of range");
             }
             for (std::size_t j = 4 * d + 12 + 4 * dg; j < s->bs; ++j)
               if (p[j] != 0) fail(j, "nonzero padding");
           }
         }
-        if (sum.value() != gs.checksum) byte_reader({}, path, gs.offset).fail("checksum mismatch in section GRPH");
+        if (sum.value() != gs.checksum)
+          byte_reader({}, path, gs.offset).fail("checksum mismatch in section GRPH");
       }
       {
         const std::string lk = detail::read_section(f, ls, path);
         for (std::size_t i = 0; i < n; ++i) {
           const char* e = lk.data() + i * lookup_entry;
           auto fail = [&](const std::string& what) {
-            byte_reader({}, path, ls.offset + i * lookup_entry).fail("lookup entry " + std::to_string(i) + ": " + what);
+            byte_reader({}, path, ls.offset + i * lookup_entry)
+                .fail("lookup entry " + std::to_string(i) + ": " + what);
           };
           const label_t l = get64(e);
           const std::uint32_t id = get32(e + 8);
@@ -886,7 +923,8 @@ class vamana_index {
         }
         if ((n % 64) != 0 && (s->dead.back() >> (n % 64)) != 0)
           byte_reader({}, path, ds->offset).fail("tombstone bits past the last node");
-        if (count != del) byte_reader({}, path, ds->offset).fail("tombstone count does not match PARM");
+        if (count != del)
+          byte_reader({}, path, ds->offset).fail("tombstone count does not match PARM");
       } else if (del != 0) {
         pr.fail("deleted count without a DELE section");
       }
