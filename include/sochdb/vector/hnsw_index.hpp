@@ -314,6 +314,7 @@ class hnsw_index {
     mutable detail::scratch_pool<scratch> pool;
     std::shared_ptr<void> mapped;      // the mapping of a read-only index
     const char* upper_base = nullptr;  // mapped: start of the UPPR section
+    bool upper_offsets = false;        // load: records still hold UPPR offsets (not owned)
 
     state(const hnsw_options& opt, Metric m, std::optional<Quantizer> q)
         : o(opt), metric(std::move(m)), quant(std::move(q)) {
@@ -887,7 +888,8 @@ class hnsw_index {
 
     // ---- compaction ----
     void free_upper() noexcept {
-      if (mapped) return;
+      // While loading, the upper fields hold file offsets, not allocations.
+      if (mapped || upper_offsets) return;
       const std::uint32_t n = next_id.load();
       for (std::uint32_t id = 0; id < n && id < store.capacity(); ++id) {
         char* r = rec(id);
@@ -1159,6 +1161,7 @@ class hnsw_index {
         s->upper_base = keep_upper->second.data();
       } else {
         s->store = detail::record_store(rec_size, std::max<std::size_t>(n, 1));
+        s->upper_offsets = true;  // until converted below; a failed check frees nothing
         if (n > 0) detail::read_section(f, ns, path, s->store.at(0));
       }
       s->next_id.store(n);
@@ -1171,11 +1174,20 @@ class hnsw_index {
           std::memcpy(&u, r + off_upper, 8);
           const unsigned lv = level_of(r);
           if (lv == 0) continue;
-          auto* b = new char[lv * s->upper_block];
+          char* b = nullptr;
+          try {
+            b = new char[lv * s->upper_block];
+          } catch (...) {
+            // Drop the offsets not yet converted, so the destructor frees only allocations.
+            for (std::uint32_t j = id; j < n; ++j) std::memset(s->rec(j) + off_upper, 0, 8);
+            s->upper_offsets = false;
+            throw;
+          }
           std::memcpy(b, upper.data() + (u - 1), lv * s->upper_block);
           const auto p = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(b));
           std::memcpy(r + off_upper, &p, 8);
         }
+        s->upper_offsets = false;
       }
       if constexpr (quantized) {
         if (o.keep_vectors) {
