@@ -104,7 +104,30 @@ struct config {
   double delete_fraction = 0;
   std::string save_dir;
   bool fmnist = false;
+  // Vamana: graph degree, build list, alpha; where its file goes; an existing file to open.
+  std::size_t R = 64, L_build = 100;
+  float alpha = 1.2f;
+  std::string vamana_dir = "/tmp/sochdb-vamana-bench", open_vamana;
 };
+
+/// Resident set of this process from /proc/self/status (bytes): total, anonymous, file pages.
+struct rss_info {
+  std::size_t rss = 0, anon = 0, file = 0;
+};
+rss_info read_rss() {
+  rss_info r;
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return r;
+  char line[256];
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long kb = 0;
+    if (std::sscanf(line, "VmRSS: %lu kB", &kb) == 1) r.rss = kb * 1024;
+    else if (std::sscanf(line, "RssAnon: %lu kB", &kb) == 1) r.anon = kb * 1024;
+    else if (std::sscanf(line, "RssFile: %lu kB", &kb) == 1) r.file = kb * 1024;
+  }
+  std::fclose(f);
+  return r;
+}
 
 /// One library's index behind the same calls.
 struct adapter {
@@ -148,6 +171,43 @@ struct sochdb_hnsw : adapter {
     std::vector<vec::label_t> labels(n);
     for (std::size_t i = 0; i < n; ++i) labels[i] = i;
     idx->add(x, labels.data(), n, threads);
+  }
+  void search(const float* q, std::size_t k, std::size_t ef, std::vector<std::int64_t>& out) override {
+    idx->search({q, d}, k, res, {.ef = ef});
+    out.resize(res.size());
+    for (std::size_t i = 0; i < res.size(); ++i) out[i] = static_cast<std::int64_t>(res[i].label);
+  }
+};
+
+/// Vamana + PQ: built into a file under --vamana-dir, then opened mapped (the codes in RAM,
+/// blocks in the file). bytes_per_vector is the heap the opened index holds (codes, tombstone
+/// bits, search scratch); the mapped file is reported apart.
+template <class Metric>
+struct sochdb_vamana : adapter {
+  std::size_t d;
+  std::optional<vec::vamana_index<Metric>> idx;
+  std::vector<vec::neighbor> res;
+  config c;
+  std::string path;
+  sochdb_vamana(const config& cc, std::size_t dim) : d(dim), c(cc) {
+    library = "sochdb";
+    index = "vamana-pq";
+    const auto q = vec::default_vamana_pq(d, Metric::kind);
+    params = {{"R", c.R}, {"L_build", c.L_build}, {"alpha", c.alpha}, {"pq_m", q.code_size()}};
+    path = c.vamana_dir + "/bench.vamana";
+  }
+  void build(const float* x, std::size_t n, std::size_t threads) override {
+    sochdb::posix_fs fs;
+    fs.create_directories(c.vamana_dir);
+    std::vector<vec::label_t> labels(n);
+    for (std::size_t i = 0; i < n; ++i) labels[i] = i;
+    vec::vamana_options o{.dimension = d, .r = c.R, .l_build = c.L_build, .alpha = c.alpha,
+                          .build_threads = threads};
+    vec::vamana_index<Metric>::write_built(fs, path, o, x, labels.data(), n,
+                                           vec::default_vamana_pq(d, Metric::kind));
+    idx.emplace(vec::vamana_index<Metric>::open(fs, path));
+    params["file_bytes"] = fs.file_size(path);
+    params["file"] = path;
   }
   void search(const float* q, std::size_t k, std::size_t ef, std::vector<std::int64_t>& out) override {
     idx->search({q, d}, k, res, {.ef = ef});
@@ -284,6 +344,13 @@ std::unique_ptr<adapter> make_sochdb(const config& c, const std::string& name, s
   if (name == "hnsw") return std::make_unique<sochdb_hnsw<Metric, vec::no_quantizer>>(c, d, name);
   if (name == "hnsw-sq8") return std::make_unique<sochdb_hnsw<Metric, vec::sq8>>(c, d, name);
   if (name == "hnsw-pq") return std::make_unique<sochdb_hnsw<Metric, vec::pq>>(c, d, name);
+  if (name == "vamana-pq") {
+    if constexpr (Metric::kind == simd::metric_kind::inner_product) {
+      throw std::runtime_error("vamana-pq supports --metric l2 and cosine");
+    } else {
+      return std::make_unique<sochdb_vamana<Metric>>(c, d);
+    }
+  }
   throw std::runtime_error("unknown or not yet built --index " + name);
 }
 
@@ -374,7 +441,11 @@ void usage() {
                "                    [--ef-construction 200] [--ef-search 10,16,...] [--k 10]\n"
                "                    [--build-threads 2] [--threads 1] [--compare hnswlib,faiss,usearch]\n"
                "                    [--repeat 3] [--nq 1000] [--pq-m M] [--filter 0.1,0.01]\n"
-               "                    [--delete 0.2] [--save DIR]\n");
+               "                    [--delete 0.2] [--save DIR] [--R 64] [--L-build 100] [--alpha 1.2]\n"
+               "                    [--vamana-dir DIR]\n"
+               "       vector_bench --open-vamana FILE --queries Q.fvecs --groundtruth G.ivecs\n"
+               "                    [--metric l2|cosine] [--ef-search ...]  (resident memory of a\n"
+               "                    mapped Vamana index in a fresh process)\n");
   std::exit(2);
 }
 
@@ -404,6 +475,11 @@ config parse(int argc, char** argv) {
     else if (a == "--filter") c.filter = parse_doubles(next());
     else if (a == "--delete") c.delete_fraction = std::stod(next());
     else if (a == "--save") c.save_dir = next();
+    else if (a == "--R") c.R = std::stoul(next());
+    else if (a == "--L-build") c.L_build = std::stoul(next());
+    else if (a == "--alpha") c.alpha = std::stof(next());
+    else if (a == "--vamana-dir") c.vamana_dir = next();
+    else if (a == "--open-vamana") c.open_vamana = next();
     else if (a == "--fmnist") {
       c.fmnist = true;
       c.fmnist_dir = "/usr/share/datasets/fashion-mnist";
@@ -418,7 +494,8 @@ config parse(int argc, char** argv) {
       usage();
     }
   }
-  if (!c.fmnist && c.synth_n == 0 && (c.base.empty() || c.queries.empty())) usage();
+  if (!c.open_vamana.empty() && (c.queries.empty() || c.groundtruth.empty())) usage();
+  if (c.open_vamana.empty() && !c.fmnist && c.synth_n == 0 && (c.base.empty() || c.queries.empty())) usage();
   return c;
 }
 
@@ -651,8 +728,66 @@ void experiments(const config& c, const vec::matrix<float>& base, const vec::mat
 
 }  // namespace
 
+/// A fresh process opens a built Vamana file and searches it: the resident memory it needs on
+/// the search path (RSS before opening, after opening, after the sweep; anonymous and file
+/// pages apart), with recall against the ground truth written by the building run.
+template <class Metric>
+int open_vamana(const config& c) {
+  sochdb::posix_fs fs;
+  const auto q = vec::read_fvecs(fs, c.queries, c.nq);
+  const auto gt = vec::read_ivecs(fs, c.groundtruth, q.rows);
+  const rss_info r0 = read_rss();
+  stopwatch sw;
+  auto idx = vec::vamana_index<Metric>::open(fs, c.open_vamana);
+  const double open_s = sw.seconds();
+  const rss_info r1 = read_rss();
+  const std::size_t n = idx.size();
+  struct va : adapter {
+    vec::vamana_index<Metric>* v;
+    std::size_t d;
+    std::vector<vec::neighbor> r;
+    void build(const float*, std::size_t, std::size_t) override {}
+    void search(const float* qq, std::size_t k, std::size_t ef, std::vector<std::int64_t>& out) override {
+      v->search({qq, d}, k, r, {.ef = ef});
+      out.resize(r.size());
+      for (std::size_t i = 0; i < r.size(); ++i) out[i] = static_cast<std::int64_t>(r[i].label);
+    }
+  } a;
+  a.library = "sochdb";
+  a.index = "vamana-pq (opened)";
+  a.v = &idx;
+  a.d = q.dim;
+  a.params = {{"file", c.open_vamana}, {"open_s", open_s}};
+  for (std::size_t ef : c.ef_search) {
+    run_result best;
+    for (std::size_t rep = 0; rep < c.repeat; ++rep) {
+      auto r = run_queries(a, q, gt, std::min(c.k, gt.dim), ef, c.threads);
+      if (r.qps > best.qps) best = r;
+    }
+    const rss_info r2 = read_rss();
+    const auto st = idx.stats();
+    a.bytes_per_vector = static_cast<double>(st.memory_bytes) / static_cast<double>(n);
+    json j = row(a, ef, best);
+    j["experiment"] = "vamana-open";
+    j["n"] = n;
+    j["index_heap_bytes_per_vector"] = a.bytes_per_vector;
+    j["rss_anon_growth_per_vector"] = (static_cast<double>(r2.anon) - static_cast<double>(r0.anon)) / static_cast<double>(n);
+    j["rss_file_per_vector"] = (static_cast<double>(r2.file) - static_cast<double>(r0.file)) / static_cast<double>(n);
+    j["rss_after_open"] = r1.rss;
+    j["rss_after_sweep"] = r2.rss;
+    j["rss_before_open"] = r0.rss;
+    g_report.emit(j);
+  }
+  g_report.print_table();
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const config c = parse(argc, argv);
+  if (!c.open_vamana.empty()) {
+    if (c.metric == "cosine") return open_vamana<simd::cosine>(c);
+    return open_vamana<simd::l2<>>(c);
+  }
   sochdb::posix_fs fs;
   vec::matrix<float> base, queries;
   std::string dataset;
@@ -710,6 +845,12 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<adapter>> libs;
   for (const auto& name : c.indexes) libs.push_back(make_adapter(c, name, d));
+  if (std::find(c.indexes.begin(), c.indexes.end(), "vamana-pq") != c.indexes.end()) {
+    // The queries and ground truth beside the index, for --open-vamana in a fresh process.
+    fs.create_directories(c.vamana_dir);
+    vec::write_fvecs(fs, c.vamana_dir + "/queries.fvecs", queries.data.data(), queries.rows, d);
+    vec::write_ivecs(fs, c.vamana_dir + "/groundtruth.ivecs", gt.data.data(), gt.rows, gt.dim);
+  }
   for (const auto& name : c.compare) {
     if (name == "hnswlib") {
 #if SOCHDB_BENCH_HNSWLIB

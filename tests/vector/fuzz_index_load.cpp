@@ -1,7 +1,8 @@
 // libFuzzer target: the vector index loaders on arbitrary bytes. Every input must either load
 // (and then answer a search and a save round trip) or throw a sochdb::error — never crash, hang
 // or allocate more than the input justifies. The input is written to a memory_fs file and read
-// by flat_index::load, hnsw_index::load and hnsw_index::open_mapped (float and SQ8).
+// by flat_index::load, hnsw_index::load and hnsw_index::open_mapped (float and SQ8), and
+// vamana_index::load / open.
 #include <sochdb/core/memory_fs.hpp>
 #include <sochdb/vector.hpp>
 
@@ -20,6 +21,8 @@ void exercise(sochdb::memory_fs& fs, bool mapped) {
     Index idx = [&] {
       if constexpr (requires { Index::open_mapped(fs, "/f/x.idx"); }) {
         return mapped ? Index::open_mapped(fs, "/f/x.idx") : Index::load(fs, "/f/x.idx");
+      } else if constexpr (requires { Index::open(fs, "/f/x.idx"); }) {
+        return mapped ? Index::open(fs, "/f/x.idx") : Index::load(fs, "/f/x.idx");
       } else {
         return Index::load(fs, "/f/x.idx");
       }
@@ -37,6 +40,8 @@ void all(sochdb::memory_fs& fs) {
   exercise<vec::hnsw_index<>>(fs, false);
   exercise<vec::hnsw_index<>>(fs, true);
   exercise<vec::hnsw_index<sochdb::simd::l2<>, vec::sq8>>(fs, false);
+  exercise<vec::vamana_index<>>(fs, false);
+  exercise<vec::vamana_index<>>(fs, true);
 }
 
 }  // namespace

@@ -202,6 +202,21 @@ class hnsw_index {
     return out;
   }
 
+  /// The labels of the live vectors, in insertion order (a snapshot: concurrent writes may or
+  /// may not be reflected).
+  std::vector<label_t> labels() const {
+    std::shared_lock lk(s_->structure);
+    std::vector<label_t> out;
+    const std::uint32_t n = s_->next_id.load(std::memory_order_acquire);
+    out.reserve(size());
+    for (std::uint32_t id = 0; id < n; ++id) {
+      const char* r = s_->rec(id);
+      const std::uint8_t f = state::flags_of(r);
+      if ((f & flag_ready) && !(f & flag_deleted)) out.push_back(state::label_of(r));
+    }
+    return out;
+  }
+
   /// The k nearest live vectors passing `filter`, closest first.
   template <label_filter Filter = accept_all>
   std::vector<neighbor> search(std::span<const float> query, std::size_t k,
@@ -299,6 +314,7 @@ class hnsw_index {
     mutable detail::scratch_pool<scratch> pool;
     std::shared_ptr<void> mapped;      // the mapping of a read-only index
     const char* upper_base = nullptr;  // mapped: start of the UPPR section
+    bool upper_offsets = false;        // load: records still hold UPPR offsets (not owned)
 
     state(const hnsw_options& opt, Metric m, std::optional<Quantizer> q)
         : o(opt), metric(std::move(m)), quant(std::move(q)) {
@@ -806,7 +822,12 @@ class hnsw_index {
       std::tie(ep, ep_dist) = descend(qd, ep, top, level, *sc);
       char* r = rec(id);
       std::vector<std::uint32_t> chosen;
-      for (int lc = static_cast<int>(std::min(level, top)); lc >= 0; --lc) {
+      // The node's own lists first, at every level; only then the reverse links that make it
+      // reachable. A search that lands on the node (say through a level-1 link) thus always
+      // finds its level-0 list filled, instead of a dead end.
+      const unsigned from = std::min(level, top);
+      std::vector<std::vector<detail::scored>> picked(from + 1);
+      for (int lc = static_cast<int>(from); lc >= 0; --lc) {
         const auto lvl = static_cast<unsigned>(lc);
         search_level(qd, ep, ep_dist, o.ef_construction, lvl, [](std::uint32_t) { return true; }, *sc);
         auto& cand = sc->top.sorted();
@@ -821,7 +842,11 @@ class hnsw_index {
           write_links(r, lvl, chosen.data(), chosen.size());
           lk.unlock();
         }
-        for (const auto& c : cand) add_reverse(c.id, id, c.dist, lvl, *sc);
+        picked[lvl].assign(cand.begin(), cand.end());
+      }
+      for (int lc = static_cast<int>(from); lc >= 0; --lc) {
+        const auto lvl = static_cast<unsigned>(lc);
+        for (const auto& c : picked[lvl]) add_reverse(c.id, id, c.dist, lvl, *sc);
       }
       if (top_lock.owns_lock()) {
         entry.store((static_cast<std::uint64_t>(level) << 32) | id, std::memory_order_release);
@@ -863,7 +888,8 @@ class hnsw_index {
 
     // ---- compaction ----
     void free_upper() noexcept {
-      if (mapped) return;
+      // While loading, the upper fields hold file offsets, not allocations.
+      if (mapped || upper_offsets) return;
       const std::uint32_t n = next_id.load();
       for (std::uint32_t id = 0; id < n && id < store.capacity(); ++id) {
         char* r = rec(id);
@@ -1135,6 +1161,7 @@ class hnsw_index {
         s->upper_base = keep_upper->second.data();
       } else {
         s->store = detail::record_store(rec_size, std::max<std::size_t>(n, 1));
+        s->upper_offsets = true;  // until converted below; a failed check frees nothing
         if (n > 0) detail::read_section(f, ns, path, s->store.at(0));
       }
       s->next_id.store(n);
@@ -1147,11 +1174,20 @@ class hnsw_index {
           std::memcpy(&u, r + off_upper, 8);
           const unsigned lv = level_of(r);
           if (lv == 0) continue;
-          auto* b = new char[lv * s->upper_block];
+          char* b = nullptr;
+          try {
+            b = new char[lv * s->upper_block];
+          } catch (...) {
+            // Drop the offsets not yet converted, so the destructor frees only allocations.
+            for (std::uint32_t j = id; j < n; ++j) std::memset(s->rec(j) + off_upper, 0, 8);
+            s->upper_offsets = false;
+            throw;
+          }
           std::memcpy(b, upper.data() + (u - 1), lv * s->upper_block);
           const auto p = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(b));
           std::memcpy(r + off_upper, &p, 8);
         }
+        s->upper_offsets = false;
       }
       if constexpr (quantized) {
         if (o.keep_vectors) {

@@ -50,6 +50,7 @@ enum class section_tag : std::uint32_t {
   codes = 0x45444f43,      // "CODE": codes, code_size bytes each
   graph = 0x48505247,      // "GRPH": Vamana blocks (vector + degree + neighbours)
   deleted = 0x454c4544,    // "DELE": tombstone bitset
+  lookup = 0x50554b4c,     // "LKUP": Vamana label -> id table sorted by label
 };
 
 inline std::string tag_name(std::uint32_t t) {
