@@ -10,11 +10,11 @@
 // Isolation. A namespace name follows `validate_name` (letters, digits, '_', '-', '.', no
 // separators, no "." or ".."), and every key a namespace writes starts with its prefix
 // "\x01n/<name>/" (KV under "k/", collections under "c/<collection>/", caches under
-// "q/<cache>/"); the registry entry lives at "\x01ns/<name>". Every read API of a namespace
-// (get, scan, collection get/search/keyword search, cache_get) builds its keys and index
-// lookups from its own prefix only, and derived index state is keyed by that prefix, so no
-// call of one namespace can reach another's data; `copy_between_namespaces` is the one
-// explicit cross-namespace operation. Index checkpoints live in
+// "q/<cache>/", the graph under "g/"); the registry entry lives at "\x01ns/<name>". Every read API
+// of a namespace (get, scan, collection get/search/keyword search, cache_get, graph reads) builds
+// its keys and index lookups from its own prefix only, and derived index state is keyed by that
+// prefix, so no call of one namespace can reach another's data; `copy_between_namespaces` is the
+// one explicit cross-namespace operation. Index checkpoints live in
 // `<db dir>/collections/<namespace>/`.
 //
 // Semantic cache (seed §15): entries (key, value, embedding, TTL, metadata) are documents of a
@@ -30,6 +30,7 @@
 
 #include <sochdb/db/collection.hpp>
 #include <sochdb/db/database.hpp>
+#include <sochdb/graph/graph_store.hpp>
 
 #include <chrono>
 #include <map>
@@ -266,6 +267,15 @@ class basic_namespace {
   [[nodiscard]] std::string kv_prefix() const { return prefix_ + "k/"; }
   [[nodiscard]] std::string kv_key(std::string_view key) const {
     return prefix_ + "k/" + std::string(key);
+  }
+
+  // ---- graph ----
+
+  /// The namespace's property graph (graph/graph_store.hpp): its keys live under the
+  /// namespace's prefix ("\x01n/<name>/g/"), so graph reads of one namespace never see another's
+  /// nodes, and deleting the namespace deletes its graph.
+  [[nodiscard]] graph_store<Db> graph() const {
+    return graph_store<Db>(*db_, graph_options{.key_prefix = prefix_ + "g/"});
   }
 
   // ---- collections ----
