@@ -396,7 +396,7 @@ TEST_CASE("reopen: damaged or mismatched checkpoints are rebuilt from the KV sto
     c.insert("b", {0, 1});
     before = ids(c.vector_search({1, 0}, 2));
   }
-  std::string path = "/db/collections/t/c.c/CHECKPOINT";
+  std::string path = "/db/coll+t+c+c/CHECKPOINT";
   REQUIRE(fs.exists(path));
   auto bytes = read_file(fs, path);
   for (std::size_t i = 0; i < bytes.size(); i += 3) {
