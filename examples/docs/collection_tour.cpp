@@ -79,15 +79,17 @@ int main() {
 
     // [atomic]
     sochdb::atomic_memory_writer writer(db);
+    db.ns("tenant_123").graph().add_node("project_x", "project");
+    using op = sochdb::memory_op;
     auto r = writer.write_atomic(
         "memory_123",
-        {sochdb::memory_op::put_blob("memories/memory_123/content", "Meeting notes ..."),
-         sochdb::memory_op::put_embedding("tenant_123", "articles", "memory_123", {0.5f, 0.5f, 0},
-                                          {{"type", "meeting"}}),
-         sochdb::memory_op::custom("edge", [](auto&, sochdb::transaction& txn) {
-           txn.put("edges/memory_123/relates_to/project_x", "");  // graph writes plug in here
-         })});
-    EXPECT(r.status == "committed" && r.ops_applied == 3);
+        {op::put_blob("memories/memory_123/content", "Meeting notes ..."),
+         op::put_embedding("tenant_123", "articles", "memory_123", {0.5f, 0.5f, 0},
+                           {{"type", "meeting"}}),
+         op::create_node("tenant_123", "memory_123", "memory", {{"importance", "high"}}),
+         op::create_edge("tenant_123", "memory_123", "relates_to", "project_x")});
+    EXPECT(r.status == "committed" && r.ops_applied == 4);
+    EXPECT(db.ns("tenant_123").graph().neighbors("memory_123").size() == 1);
     // [atomic]
   }
   {

@@ -396,7 +396,7 @@ TEST_CASE("reopen: damaged or mismatched checkpoints are rebuilt from the KV sto
     c.insert("b", {0, 1});
     before = ids(c.vector_search({1, 0}, 2));
   }
-  std::string path = "/db/collections/t/c.c/CHECKPOINT";
+  std::string path = "/db/coll+t+c+c/CHECKPOINT";
   REQUIRE(fs.exists(path));
   auto bytes = read_file(fs, path);
   for (std::size_t i = 0; i < bytes.size(); i += 3) {
@@ -484,6 +484,25 @@ TEST_CASE("isolation: no read API of one namespace sees another's data") {
   CHECK_THROWS_AS(b.collection("missing"), not_found);
   CHECK(b.list_collections() == std::vector<std::string>{"docs"});
   CHECK(b.info().keys < a.info().keys);
+  auto ga = a.graph();
+  ga.add_node("alice", "person", {{"secret", true}});
+  ga.add_node("proj", "project");
+  ga.add_edge("alice", "works_on", "proj");
+  auto gb = b.graph();
+  CHECK_FALSE(gb.get_node("alice"));
+  CHECK_FALSE(gb.get_edge("alice", "works_on", "proj"));
+  CHECK(gb.neighbors("alice").empty());
+  CHECK(gb.neighbors("proj", direction::incoming).empty());
+  CHECK(gb.nodes_of_type("person").empty());
+  bool path_found = false;
+  try {
+    path_found = gb.find_path("alice", "proj").has_value();
+  } catch (const not_found&) {
+  }
+  CHECK_FALSE(path_found);
+  CHECK_THROWS_AS((void)gb.traverse("alice"), not_found);
+  CHECK(ga.get_node("alice").has_value());
+  CHECK(ga.neighbors("alice").size() == 1);
   // Key-shaped attempts at escaping the prefix stay inside it.
   CHECK_FALSE(b.get("../a/k/secret"));
   CHECK_FALSE(b.get("\x01n/a/k/secret"));
@@ -501,13 +520,18 @@ TEST_CASE("atomic writer: blob + embedding + custom op commit together or not at
   auto c = ns.create_collection({.name = "memories", .dimension = 2});
   atomic_memory_writer w(db);
   using op = basic_memory_op<mem_db>;
+  ns.graph().add_node("project_x", "project");
   auto r = w.write_atomic(
       "m1", {op::put_blob("memories/m1/content", "notes"),
              op::put_embedding("default", "memories", "m1", {1, 0}, {{"type", "meeting"}}),
+             op::create_node("default", "m1", "memory", {{"importance", "high"}}),
+             op::create_edge("default", "m1", "relates_to", "project_x"),
              op::custom("edge", [](auto&, auto& t) { t.put("graph/m1->p", "relates_to"); })});
   CHECK(r.status == "committed");
-  CHECK(r.ops_applied == 3);
+  CHECK(r.ops_applied == 5);
   CHECK(r.intent_id > 0);
+  CHECK(ns.graph().get_node("m1")->properties["importance"] == "high");
+  CHECK(ns.graph().neighbors("m1").size() == 1);
   CHECK(db.get("memories/m1/content") == "notes");
   CHECK(db.get("graph/m1->p") == "relates_to");
   CHECK(c.vector_search({1, 0}, 1)[0].id == "m1");
@@ -516,10 +540,21 @@ TEST_CASE("atomic writer: blob + embedding + custom op commit together or not at
       w.write_atomic("m2",
                      {op::put_blob("memories/m2/content", "x"),
                       op::put_embedding("default", "memories", "m2", {0, 1}),
+                      op::create_node("default", "m2", "memory"),
                       op::custom("boom", [](auto&, auto&) { throw invalid_argument("boom"); })}),
       invalid_argument);
   CHECK_FALSE(db.get("memories/m2/content"));
   CHECK_FALSE(c.get("m2"));
+  CHECK_FALSE(ns.graph().get_node("m2"));
+  // A graph op that fails (edge to a missing node) also undoes the blob and the document.
+  CHECK_THROWS_AS(w.write_atomic("m4", {op::put_blob("memories/m4/content", "x"),
+                                        op::put_embedding("default", "memories", "m4", {0, 1}),
+                                        op::create_node("default", "m4", "memory"),
+                                        op::create_edge("default", "m4", "relates_to", "nowhere")}),
+                  not_found);
+  CHECK_FALSE(db.get("memories/m4/content"));
+  CHECK_FALSE(c.get("m4"));
+  CHECK_FALSE(ns.graph().get_node("m4"));
   CHECK(c.count() == 1);
   CHECK(c.vector_search({0, 1}, 5).size() == 1);
   CHECK_THROWS_AS(w.write_atomic("m3", {op::put_embedding("default", "nope", "m3", {0, 1})}),

@@ -65,9 +65,13 @@ run_result run_workload(fi_fs& fs) {
     auto c = ns.collection("mem");
     for (int i = 0; i < memories; ++i) {
       std::string id = "m" + std::to_string(i);
-      w.write_atomic(id, {op::put_blob("blob/" + id, "content of " + id),
+      std::vector<op> ops{op::put_blob("blob/" + id, "content of " + id),
                           op::put_embedding("default", "mem", id, vec_of(i), {{"i", i}},
-                                            "memory number " + std::to_string(i % 5))});
+                                            "memory number " + std::to_string(i % 5)),
+                          op::create_node("default", id, "memory")};
+      if (i > 0)
+        ops.push_back(op::create_edge("default", id, "follows", "m" + std::to_string(i - 1)));
+      w.write_atomic(id, ops);
       r.acked = i + 1;
       if (i == memories / 2) c.checkpoint();
     }
@@ -119,7 +123,12 @@ void verify(fi_fs& fs, const run_result& r, const std::string& where) {
       doc_ids.insert(id);
     }
   }
-  CHECK(blobs == doc_ids);  // all-or-nothing per memory
+  CHECK(blobs == doc_ids);  // all-or-nothing per memory: blob, document, graph node and edge
+  auto g = db->ns("default").graph();
+  auto nodes = g.nodes_of_type("memory");
+  CHECK(std::set<std::string>(nodes.begin(), nodes.end()) == doc_ids);
+  for (auto& id : doc_ids)
+    if (id != "m0") CHECK(g.neighbors(id).size() == 1);
   CHECK(static_cast<int>(docs.size()) >= r.acked);
   CHECK(static_cast<int>(docs.size()) <= r.acked + 1);
   for (int i = 0; i < static_cast<int>(docs.size()); ++i)

@@ -1,25 +1,25 @@
 // sochdb/db/atomic_writer.hpp — atomic multi-index writes (seed §17): one memory = a blob, an
-// embedding document in a collection, and (through the extension point) graph nodes and edges,
-// all committed in ONE transaction.
+// embedding document in a collection, graph nodes and edges, all committed in ONE transaction.
 //
 //     sochdb::atomic_memory_writer writer(db);
 //     auto r = writer.write_atomic("memory_123", {
 //         sochdb::memory_op::put_blob("memories/memory_123/content", "Meeting notes ..."),
-//         sochdb::memory_op::put_embedding("default", "memories", "memory_123", emb, {{"type",
-//         "meeting"}}),
+//         sochdb::memory_op::put_embedding("default", "memories", "memory_123", emb),
+//         sochdb::memory_op::create_node("default", "memory_123", "memory"),
+//         sochdb::memory_op::create_edge("default", "memory_123", "relates_to", "project_x"),
 //     });
-//     // r.status == "committed", r.ops_applied == 2, r.intent_id == commit timestamp
+//     // r.status == "committed", r.ops_applied == 4, r.intent_id == commit timestamp
 //
 // Why it is atomic, including across a crash: every op writes into the same KV transaction,
-// so the blob, the document and any graph keys are one WAL batch — recovery replays all of it or
-// none. The derived indexes follow the committed documents (db/collection.hpp: on-commit apply,
-// caught up from the KV store on open), so after a crash the vector and BM25 indexes show the
-// memory exactly when its blob is there. The seed's intent log (write intent, apply, write
-// commit) is unnecessary here: the transaction is the intent.
+// so the blob, the document and the graph keys (graph/graph_store.hpp, in the namespace's
+// graph) are one WAL batch — recovery replays all of it or none. The derived indexes follow
+// the committed documents (db/collection.hpp: on-commit apply, caught up from the KV store on
+// open), so after a crash the vector and BM25 indexes show the memory exactly when its blob and
+// graph node are there. The seed's intent log (write intent, apply, write commit) is
+// unnecessary here: the transaction is the intent.
 //
-// Extension point: `memory_op::custom(fn)` runs fn(txn) inside the same transaction; the graph
-// module (issue 10) plugs its node / edge writes in through it (its operations take a
-// caller's transaction), and `memory_op::create_node / create_edge` are added there.
+// Extension point: `memory_op::custom(what, fn)` runs fn(db, txn) inside the same transaction,
+// for any other structure kept in the KV store.
 //
 // Thread safety: a writer is a thin handle; concurrent write_atomic calls are independent
 // transactions (retried on conflicts).
@@ -46,6 +46,14 @@ class basic_memory_op {
     std::string ns, collection;
     document doc;
   };
+  struct node {
+    std::string ns, id, type;
+    graph_properties props;
+  };
+  struct edge {
+    std::string ns, from, type, to;
+    graph_properties props;
+  };
   struct custom_op {
     std::string what;
     std::function<void(Db&, transaction_type&)> fn;
@@ -70,12 +78,25 @@ class basic_memory_op {
                                               .metadata = std::move(metadata),
                                               .text = std::move(text)}});
   }
-  /// Any writes into the same transaction (graph nodes and edges plug in here).
+  /// A graph node in namespace `ns`'s graph (already_exists if the id is taken).
+  static basic_memory_op create_node(std::string ns, std::string id, std::string type,
+                                     graph_properties props = graph_properties::object()) {
+    return basic_memory_op(node{std::move(ns), std::move(id), std::move(type), std::move(props)});
+  }
+  /// A directed edge from -> to in namespace `ns`'s graph (both nodes must exist, possibly
+  /// created by earlier ops of the same write).
+  static basic_memory_op create_edge(std::string ns, std::string from, std::string type,
+                                     std::string to,
+                                     graph_properties props = graph_properties::object()) {
+    return basic_memory_op(
+        edge{std::move(ns), std::move(from), std::move(type), std::move(to), std::move(props)});
+  }
+  /// Any other writes into the same transaction (the extension point).
   static basic_memory_op custom(std::string what, std::function<void(Db&, transaction_type&)> fn) {
     return basic_memory_op(custom_op{std::move(what), std::move(fn)});
   }
 
-  std::variant<blob, embedding, custom_op> op;
+  std::variant<blob, embedding, node, edge, custom_op> op;
 
  private:
   template <class T>
@@ -107,6 +128,10 @@ class atomic_memory_writer {
         colls[i].emplace(nss[i]->collection(e->collection));
       } else if (auto* b = std::get_if<typename op_type::blob>(&ops[i].op); b && !b->ns.empty()) {
         nss[i].emplace(basic_namespace<Db>::open(*db_, b->ns));
+      } else if (auto* n = std::get_if<typename op_type::node>(&ops[i].op)) {
+        nss[i].emplace(basic_namespace<Db>::open(*db_, n->ns));
+      } else if (auto* e2 = std::get_if<typename op_type::edge>(&ops[i].op)) {
+        nss[i].emplace(basic_namespace<Db>::open(*db_, e2->ns));
       }
     }
     atomic_write_result r;
@@ -123,6 +148,10 @@ class atomic_memory_writer {
                   nss[i]->put(t, o.key, o.value);
               } else if constexpr (std::is_same_v<T, typename op_type::embedding>) {
                 colls[i]->upsert(t, o.doc);
+              } else if constexpr (std::is_same_v<T, typename op_type::node>) {
+                nss[i]->graph().add_node(t, o.id, o.type, o.props);
+              } else if constexpr (std::is_same_v<T, typename op_type::edge>) {
+                nss[i]->graph().add_edge(t, o.from, o.type, o.to, o.props);
               } else {
                 o.fn(*db_, t);
               }

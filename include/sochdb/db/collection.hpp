@@ -15,7 +15,7 @@
 // index (text/bm25.hpp) are derived: a write registers an on-commit callback on its
 // transaction, so only committed documents reach them, and they are updated before commit()
 // returns. Indexes are checkpointed (on close, on `checkpoint()`, and every `checkpoint_every`
-// changes) into `<db dir>/collections/<namespace>/c.<collection>/` (format:
+// changes) into `<db dir>/coll+<namespace>+c+<collection>/` (format:
 // docs/formats/collection.md) together with the content hash of every indexed document. On
 // open the checkpoint is loaded (no rebuild) and caught up from the KV store: one scan of the
 // collection's documents re-indexes exactly those whose stored bytes differ from the
@@ -312,14 +312,10 @@ class collection_state : public extension {
     std::shared_lock lk(mu_);
     if (dropped_) return;
     if (!fs_.exists(dir_)) {
-      // Make the new directories durable, so a power cut cannot lose a checkpoint's folder:
-      // <db>/collections/<namespace>/<dir>, each entry synced in its parent, top down (a
-      // durable entry never hangs below a lost one).
+      // A new folder directly in the database directory: durable once that directory is
+      // synced (never a durable entry below a lost folder).
       fs_.create_directories(dir_);
-      std::string ns_dir = parent_path(dir_), root = parent_path(ns_dir);
-      fs_.sync_dir(parent_path(root));
-      fs_.sync_dir(root);
-      fs_.sync_dir(ns_dir);
+      fs_.sync_dir(parent_path(dir_));
     }
     std::uint64_t gen = generation_ + 1;
     std::string vec_path = path_join(dir_, "vectors." + std::to_string(gen));

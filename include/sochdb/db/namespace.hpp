@@ -10,12 +10,12 @@
 // Isolation. A namespace name follows `validate_name` (letters, digits, '_', '-', '.', no
 // separators, no "." or ".."), and every key a namespace writes starts with its prefix
 // "\x01n/<name>/" (KV under "k/", collections under "c/<collection>/", caches under
-// "q/<cache>/"); the registry entry lives at "\x01ns/<name>". Every read API of a namespace
-// (get, scan, collection get/search/keyword search, cache_get) builds its keys and index
-// lookups from its own prefix only, and derived index state is keyed by that prefix, so no
-// call of one namespace can reach another's data; `copy_between_namespaces` is the one
-// explicit cross-namespace operation. Index checkpoints live in
-// `<db dir>/collections/<namespace>/`.
+// "q/<cache>/", the graph under "g/"); the registry entry lives at "\x01ns/<name>". Every read API
+// of a namespace (get, scan, collection get/search/keyword search, cache_get, graph reads) builds
+// its keys and index lookups from its own prefix only, and derived index state is keyed by that
+// prefix, so no call of one namespace can reach another's data; `copy_between_namespaces` is the
+// one explicit cross-namespace operation. Index checkpoints live in
+// `<db dir>/coll+<namespace>+c+<collection>/` (caches: `+q+<cache>`).
 //
 // Semantic cache (seed §15): entries (key, value, embedding, TTL, metadata) are documents of a
 // hidden cosine collection per cache, so lookups use the vector index (HNSW once the cache
@@ -30,6 +30,7 @@
 
 #include <sochdb/db/collection.hpp>
 #include <sochdb/db/database.hpp>
+#include <sochdb/graph/graph_store.hpp>
 
 #include <chrono>
 #include <map>
@@ -209,7 +210,7 @@ class basic_namespace {
     db.del(detail::ns_registry_key(name));
     delete_prefix(db, prefix);
     db.extensions().erase_prefix("coll:" + prefix);
-    remove_tree(db, path_join(path_join(db.directory(), "collections"), std::string(name)));
+    remove_index_dirs(db, index_dir_prefix(name));
   }
   /// Copies the KV keys under `prefix` (namespace-relative) from one namespace to another,
   /// in one transaction: the only API that reads one namespace and writes another.
@@ -266,6 +267,15 @@ class basic_namespace {
   [[nodiscard]] std::string kv_prefix() const { return prefix_ + "k/"; }
   [[nodiscard]] std::string kv_key(std::string_view key) const {
     return prefix_ + "k/" + std::string(key);
+  }
+
+  // ---- graph ----
+
+  /// The namespace's property graph (graph/graph_store.hpp): its keys live under the
+  /// namespace's prefix ("\x01n/<name>/g/"), so graph reads of one namespace never see another's
+  /// nodes, and deleting the namespace deletes its graph.
+  [[nodiscard]] graph_store<Db> graph() const {
+    return graph_store<Db>(*db_, graph_options{.key_prefix = prefix_ + "g/"});
   }
 
   // ---- collections ----
@@ -427,11 +437,18 @@ class basic_namespace {
   std::string cache_prefix(std::string_view cache) const {
     return prefix_ + "q/" + std::string(cache) + "/";
   }
-  std::string ns_dir() const {
-    return path_join(path_join(db_->directory(), "collections"), name_);
+  // Index checkpoints: one folder per collection / cache directly in the database directory,
+  // "coll+<namespace>+c+<collection>" or "coll+<namespace>+q+<cache>" ('+' is not a name
+  // character, so the parts cannot run together). One level only: creating it and syncing the
+  // database directory makes it durable.
+  static std::string index_dir_prefix(std::string_view ns) {
+    return "coll+" + std::string(ns) + "+";
   }
   std::string coll_dir(std::string_view coll) const {
-    return path_join(ns_dir(), "c." + std::string(coll));
+    return path_join(db_->directory(), index_dir_prefix(name_) + "c+" + std::string(coll));
+  }
+  std::string cache_dir(std::string_view cache) const {
+    return path_join(db_->directory(), index_dir_prefix(name_) + "q+" + std::string(cache));
   }
 
   static nlohmann::json parse_registry(const std::string& v, std::string_view name) {
@@ -471,7 +488,7 @@ class basic_namespace {
       });
       cfg = db_->get(prefix + "config");
     }
-    std::string dir = path_join(ns_dir(), "q." + std::string(cache));
+    std::string dir = cache_dir(cache);
     auto st = state_for(prefix, dir, *cfg, cache);
     if (dimension != 0 && st->config().dimension != dimension)
       throw dimension_mismatch("cache " + std::string(cache), st->config().dimension, dimension);
@@ -492,18 +509,17 @@ class basic_namespace {
       db.write(b);
     }
   }
-  // Index files: <db>/collections/<namespace>/{c.<collection>,q.<cache>}/<files>.
+  // Index files: <db>/coll+<namespace>+{c,q}+<name>/<files> (no subfolders).
   static void remove_dir_files(Db& db, const std::string& dir) {
     auto fs = db.file_system();
     if (!fs.exists(dir)) return;
     for (const auto& name : fs.list(dir)) fs.remove(path_join(dir, name));
     fs.remove_directory(dir);
   }
-  static void remove_tree(Db& db, const std::string& ns_dir) {
+  static void remove_index_dirs(Db& db, const std::string& prefix) {
     auto fs = db.file_system();
-    if (!fs.exists(ns_dir)) return;
-    for (const auto& name : fs.list(ns_dir)) remove_dir_files(db, path_join(ns_dir, name));
-    fs.remove_directory(ns_dir);
+    for (const auto& name : fs.list(db.directory()))
+      if (name.starts_with(prefix)) remove_dir_files(db, path_join(db.directory(), name));
   }
 
   Db* db_;
