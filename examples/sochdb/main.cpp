@@ -5,6 +5,7 @@
 // Exit status: 0 success, 1 failure or not found, 2 usage error. Results go to stdout, errors
 // to stderr. Each command lives in its own header and is listed in `all_commands()`.
 #include "cli.hpp"
+#include "cmd_collection.hpp"
 #include "cmd_graph.hpp"
 #include "cmd_kv.hpp"
 #include "cmd_simd.hpp"
@@ -81,6 +82,7 @@ std::vector<command> all_commands() {
   add(simd_commands());
   add(txn_commands());
   add(toon_commands());
+  add(collection_commands());
   add(graph_commands());
   return cmds;
 }
