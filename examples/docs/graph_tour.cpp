@@ -74,6 +74,26 @@ int main() {
     EXPECT(all.size() == 2);
     EXPECT(g.query_temporal_graph("door", q::current()).empty());
 
+    // [memory]
+    auto ns = db.get_or_create_namespace("agents");
+    auto memories = ns.create_collection({.name = "memories", .dimension = 2});
+    sochdb::graph_options where{.key_prefix = ns.graph_prefix()};  // the namespace's graph
+    sochdb::graph_store mg(db, where);
+    mg.add_node("alice", "person");
+
+    sochdb::atomic_memory_writer writer(db);
+    writer.write_atomic(
+        "m1", {
+                  sochdb::memory_op::put_blob("memories/m1/content", "Roadmap meeting notes"),
+                  sochdb::memory_op::put_embedding("agents", "memories", "m1", {0.1f, 0.9f}),
+                  sochdb::graph_op::create_node(where, "m1", "memory", {{"topic", "roadmap"}}),
+                  sochdb::graph_op::create_edge(where, "alice", "remembers", "m1"),
+              });  // blob, document and graph keys: one transaction
+    // [memory]
+    EXPECT(mg.neighbors("alice").size() == 1);
+    EXPECT(memories.vector_search({0.1f, 0.9f}, 1).size() == 1);
+    EXPECT(!g.get_node("m1"));  // the "default" graph is another keyspace
+
     // [delete]
     g.delete_node("bob");  // and every edge touching bob
     // [delete]

@@ -241,6 +241,11 @@ constexpr std::string_view context_usage =
     "  --budget N   override the spec's token budget\n"
     "  --report     print a JSON report instead: text, total_tokens, budget, sections, dropped\n"
     "\n"
+    "Search sections read collections: {\"kind\": \"search\", \"collection\": \"NS/COLL\" (or COLL "
+    "in\n"
+    "namespace default), \"query\": TEXT or [EMBEDDING], \"k\": N}: text runs a keyword search,\n"
+    "an embedding a vector search.\n"
+    "\n"
     "A context over budget under truncation strict fails with exit status 1.\n";
 
 inline int cmd_context(context& ctx, const std::vector<std::string>& args) {
@@ -262,6 +267,21 @@ inline int cmd_context(context& ctx, const std::vector<std::string>& args) {
   sochdb::context_result r;
   try {
     auto b = sochdb::context_builder<sochdb::database>::from_spec(db, spec);
+    // Search sections read collections: "COLL" (namespace "default") or "NS/COLL".
+    for (auto& s : spec["sections"]) {
+      if (!s.is_object() || s.value("kind", "") != "search" || !s.contains("collection") ||
+          !s["collection"].is_string()) {
+        continue;
+      }
+      std::string full = s["collection"].get<std::string>();
+      std::size_t slash = full.find('/');
+      std::string ns = slash == std::string::npos ? "default" : full.substr(0, slash);
+      std::string coll = slash == std::string::npos ? full : full.substr(slash + 1);
+      if (!db.namespace_exists(ns) || !db.ns(ns).collection_exists(coll)) {
+        throw command_failed("context: no collection '" + coll + "' in namespace '" + ns + "'");
+      }
+      b.with_search(full, sochdb::collection_search(db.ns(ns).collection(coll)));
+    }
     long long budget = p.get_int("--budget", 0, 1, 1LL << 40);
     if (budget > 0) b.with_budget(static_cast<std::size_t>(budget));
     r = b.execute();

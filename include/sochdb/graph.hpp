@@ -5,3 +5,4 @@
 #include <sochdb/version.hpp>
 #include <sochdb/graph/graph_store.hpp>
 #include <sochdb/graph/keys.hpp>
+#include <sochdb/graph/memory_ops.hpp>

@@ -135,6 +135,26 @@ def test_context(tmp, db):
         check(rc == 2 and out == "", f"bad spec {bad!r}: exit 2 ({rc}, {err!r})")
     rc, out, err = run("--db", db, "context", tmp + "/missing.json")
     check(rc == 1 and "cannot read" in err, "missing spec file: exit 1")
+    # search sections over a collection
+    rc, _, err = run("--db", db, "collection", "create", "kb", "--dim", "2", "--hybrid")
+    check(rc == 0, f"collection create ({err!r})")
+    lines = "\n".join(json.dumps({"id": f"d{i}", "vector": [float(i), 1.0],
+                                  "metadata": {"title": t}, "text": t})
+                       for i, t in enumerate(["refunds take five days", "shipping is free",
+                                              "shipping takes two days"]))
+    rc, _, err = run("--db", db, "collection", "insert", "kb", stdin=lines + "\n")
+    check(rc == 0, f"collection insert ({err!r})")
+    s = {"format": "json", "sections": [
+        {"name": "T", "kind": "search", "collection": "kb", "query": "shipping", "k": 5},
+        {"name": "V", "priority": 1, "kind": "search", "collection": "default/kb",
+         "query": [2.0, 1.0], "k": 1}]}
+    rc, out, err = run("--db", db, "context", "-", stdin=json.dumps(s))
+    c = json.loads(out) if rc == 0 else {}
+    check(rc == 0 and sorted(h["id"] for h in c.get("T", [])) == ["d1", "d2"] and
+          [h["id"] for h in c.get("V", [])] == ["d2"], f"context search over a collection ({rc}, {out!r}, {err!r})")
+    s["sections"][0]["collection"] = "nope"
+    rc, out, err = run("--db", db, "context", "-", stdin=json.dumps(s))
+    check(rc == 1 and out == "" and "no collection" in err, f"missing collection: exit 1 ({rc}, {err!r})")
 
 
 with tempfile.TemporaryDirectory() as tmp:

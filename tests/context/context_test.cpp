@@ -505,3 +505,56 @@ TEST_CASE("context: execute through a caller's transaction sees its writes") {
   CHECK(context_value::parse(b.execute().text)["M"].size() == 1);
   txn.abort();
 }
+
+namespace {
+// A stand-in with the collection handle's search API (db/collection.hpp).
+struct fake_collection {
+  struct hit {
+    std::string id;
+    double score;
+    nlohmann::json metadata;
+  };
+  std::vector<hit> keyword_search(std::string q, std::size_t k) const {
+    std::vector<hit> h{{"k1", 2.5, {{"q", q}}}, {"k2", 1.0, {{"q", q}}}};
+    h.resize(std::min(k, h.size()));
+    return h;
+  }
+  std::vector<hit> vector_search(std::vector<float> v, std::size_t k) const {
+    std::vector<hit> h{{"v1", 0.9, {{"dim", v.size()}}}};
+    h.resize(std::min(k, h.size()));
+    return h;
+  }
+};
+}  // namespace
+
+TEST_CASE("context: collection adapter routes text to keyword search, embeddings to vectors") {
+  auto db = open_mem();
+  db.put("docs/k1", R"({"title":"loaded"})");
+  auto r = context_builder(db)
+               .format(context_format::json)
+               .set_var("emb", context_value::array({0.1, 0.2, 0.3}))
+               .with_search("c", collection_search(fake_collection{}))
+               .with_search("loaded",
+                            collection_search(fake_collection{}, kv_document_loader(db, "docs/")))
+               .section("T", 0)
+               .search("c", "hello", 1)
+               .done()
+               .section("V", 1)
+               .search("c", "$emb", 5)
+               .done()
+               .section("L", 2)
+               .search("loaded", "x", 5)
+               .done()
+               .execute();
+  auto j = context_value::parse(r.text);
+  CHECK(j["T"] == context_value::parse(R"([{"id":"k1","score":2.5,"q":"hello"}])"));
+  CHECK(j["V"] == context_value::parse(R"([{"id":"v1","score":0.9,"dim":3}])"));
+  CHECK(j["L"] == context_value::parse(R"([{"id":"k1","score":2.5,"title":"loaded"}])"));
+  CHECK_THROWS_AS((void)context_builder(db)
+                      .with_search(collection_search(fake_collection{}))
+                      .section("X", 0)
+                      .search("c", context_value::array({"a"}), 1)
+                      .done()
+                      .execute(),
+                  invalid_argument);
+}

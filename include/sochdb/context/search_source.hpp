@@ -8,7 +8,8 @@
 // A search source is any callable `std::vector<context_search_hit>(const context_search_request&)`:
 // the collection name, the query (a JSON string for text search, a JSON array of numbers for an
 // embedding) and k. The adapters here wrap the text (BM25) and vector indexes with a document
-// loader; collections plug in the same way (docs/context.md).
+// loader, and collections (collection_search: keyword search for text, vector search for
+// embeddings); any callable plugs in the same way (docs/context.md).
 //
 // Thread-safety: the adapters hold references to the index and the database; they are as
 // thread-safe as those (concurrent searches on an index are safe; see the index headers).
@@ -109,6 +110,48 @@ search_function vector_index_search(const Index& index, document_loader load) {
       hits.push_back({id, static_cast<double>(n.score), std::move(*doc)});
     }
     return hits;
+  };
+}
+
+/// A search source over a collection (db/collection.hpp) — or any handle with
+/// `keyword_search(std::string, k)` and `vector_search(std::vector<float>, k)` returning hits with
+/// `id`, `score` and JSON `metadata`. A string query runs a keyword (BM25) search, an array of
+/// numbers a vector search; each hit's document is its metadata (or what `load` returns for its
+/// id, when given). The handle is copied into the source (collection handles are cheap values).
+template <class Collection>
+search_function collection_search(Collection c, document_loader load = {}) {
+  return [c = std::move(c), load = std::move(load)](const context_search_request& r) {
+    auto convert = [&](auto&& hits) {
+      std::vector<context_search_hit> out;
+      for (auto& h : hits) {
+        context_value doc;
+        if (load) {
+          auto d = load(h.id);
+          if (!d) continue;
+          doc = std::move(*d);
+        } else {
+          doc = context_value::parse(h.metadata.dump());
+        }
+        out.push_back({h.id, static_cast<double>(h.score), std::move(doc)});
+      }
+      return out;
+    };
+    if (r.query.is_string())
+      return convert(c.keyword_search(r.query.template get<std::string>(), r.k));
+    if (!r.query.is_array()) {
+      throw invalid_argument("context search '" + r.collection +
+                             "': the query must be text or an embedding");
+    }
+    std::vector<float> q;
+    q.reserve(r.query.size());
+    for (auto& x : r.query) {
+      if (!x.is_number()) {
+        throw invalid_argument("context search '" + r.collection +
+                               "': the embedding holds a non-number");
+      }
+      q.push_back(x.template get<float>());
+    }
+    return convert(c.vector_search(std::move(q), r.k));
   };
 }
 

@@ -265,6 +265,8 @@ class basic_namespace {
   /// The namespace's KV prefix ("\x01n/<name>/k/") and a key under it (for tools and the
   /// atomic writer; validates nothing but emptiness).
   [[nodiscard]] std::string kv_prefix() const { return prefix_ + "k/"; }
+  /// Key prefix of the namespace's graph: graph_store(db, {.key_prefix = ns.graph_prefix()}).
+  [[nodiscard]] std::string graph_prefix() const { return prefix_ + "g/"; }
   [[nodiscard]] std::string kv_key(std::string_view key) const {
     return prefix_ + "k/" + std::string(key);
   }
