@@ -6,6 +6,7 @@
 // to stderr. Each command lives in its own header and is listed in `all_commands()`.
 #include "cli.hpp"
 #include "cmd_kv.hpp"
+#include "cmd_mcp.hpp"
 #include "cmd_simd.hpp"
 #include "cmd_toon.hpp"
 #include "cmd_txn.hpp"
@@ -80,6 +81,7 @@ std::vector<command> all_commands() {
   add(simd_commands());
   add(txn_commands());
   add(toon_commands());
+  add(mcp_commands());
   return cmds;
 }
 

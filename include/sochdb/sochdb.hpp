@@ -11,3 +11,4 @@
 #include <sochdb/simd.hpp>
 #include <sochdb/vector.hpp>
 #include <sochdb/toon.hpp>
+#include <sochdb/mcp.hpp>
