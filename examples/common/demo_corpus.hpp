@@ -3,10 +3,11 @@
 //
 //     for (const auto& d : sochdb_examples::demo_corpus()) { d.id; d.topic; d.year; d.text; }
 //
-// Eight topics (storage, transactions, vectors, search, llm, agents, graphs, caching); each
-// document combines one of its topic's subjects with two of its claims and a year and source,
-// so documents of a topic share vocabulary (vector and keyword search find them) while no two
-// are identical. Written for this project; no external text.
+// Eight topics (storage, transactions, vectors, search, llm, agents, graphs, caching) of eight
+// subjects, each with the claim that is true of it; a document states one subject's claim in a
+// setting ("under heavy load") and relates a second subject of its topic, with a year and a
+// source, so documents of a topic share vocabulary (vector and keyword search find them) while
+// varying in detail. Written for this project; no external text.
 #pragma once
 
 #include <cstdint>
@@ -41,10 +42,10 @@ inline const std::vector<topic_words>& topics() {
         "batches many commits into one fsync to raise throughput",
         "turns random writes into sequential appends on disk",
         "keeps read amplification low by merging sorted runs",
+        "keeps hot blocks in memory so repeated reads skip the disk",
         "skips files that cannot hold a key during point lookups",
-        "detects torn writes and bit rot before data is trusted",
         "flushes sorted data to immutable files in the background",
-        "trades write amplification against space amplification"}},
+        "detect torn writes and bit rot before data is trusted"}},
       {"transactions",
        {"Snapshot isolation", "Serializable snapshot isolation",
         "Multi-version concurrency control", "Optimistic concurrency", "A commit timestamp",
@@ -111,7 +112,7 @@ inline const std::vector<topic_words>& topics() {
         "merges records that describe the same person or thing",
         "attaches key-value properties to nodes and edges",
         "pulls related facts into the context of a retrieved entity",
-        "finds the cheapest chain of relationships between two entities",
+        "find the cheapest chain of relationships between two entities",
         "groups densely connected entities into clusters"}},
       {"caching",
        {"A semantic cache", "Cache invalidation", "A time-to-live", "An LRU policy",
@@ -140,20 +141,27 @@ inline std::vector<demo_doc> demo_corpus(std::size_t n = 320) {
   };
   std::vector<demo_doc> docs;
   docs.reserve(n);
+  static const char* const settings[] = {"in production",         "at small scale",
+                                         "on a laptop",           "under heavy load",
+                                         "in an embedded system", "in a distributed deployment",
+                                         "for agent workloads",   "in the original paper",
+                                         "in recent benchmarks",  "with default settings"};
   for (std::size_t i = 0; i < n; ++i) {
     const auto& t = topics[i % topics.size()];
+    // Subject s goes with its own claim s (the facts stay true); the second sentence relates
+    // another subject of the same topic.
     std::size_t s = next() % t.subjects.size();
-    std::size_t c1 = next() % t.claims.size();
-    std::size_t c2 = (c1 + 1 + next() % (t.claims.size() - 1)) % t.claims.size();
+    std::size_t o = (s + 1 + next() % (t.subjects.size() - 1)) % t.subjects.size();
     demo_doc d;
-    char id[16];
+    char id[32];
     std::snprintf(id, sizeof id, "doc:%04zu", i + 1);
     d.id = id;
     d.topic = t.topic;
     d.source = sources[next() % 4];
     d.year = 2012 + static_cast<int>(next() % 14);
-    d.title = std::string(t.subjects[s]) + " " + t.claims[c1];
-    d.text = d.title + ". It also " + t.claims[c2] + ".";
+    d.title = std::string(t.subjects[s]) + " " + t.claims[s];
+    d.text = d.title + " " + settings[next() % 10] + ". Related: " + t.subjects[o] + " " +
+             t.claims[o] + ".";
     docs.push_back(std::move(d));
   }
   return docs;

@@ -43,7 +43,7 @@ class hash_embedder {
       if (i + 1 < words.size()) counts[hash("b:", w + ' ' + words[i + 1])] += 0.5f;
       std::string padded = "<" + w + ">";
       for (std::size_t j = 0; j + 3 <= padded.size(); ++j)
-        counts[hash("t:", padded.substr(j, 3))] += 0.25f;
+        counts[hash("t:", padded.substr(j, 3))] += 0.1f;
     }
     std::vector<float> v(dim_, 0.0f);
     for (auto& [h, c] : counts) {
