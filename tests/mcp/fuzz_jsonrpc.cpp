@@ -3,7 +3,8 @@
 // revision that has them); the rest is split into lines, each handled as a message from the
 // client. Every line must get no reply or exactly one line of valid JSON-RPC 2.0: a response
 // whose id is the request's or null, with either a result or an error with a standard code.
-// Tools run over a memory_fs database, so fuzzed calls exercise the real tools.
+// Tools run over a memory_fs database shared by all inputs, so fuzzed calls exercise the real
+// tools.
 #include <sochdb/db.hpp>
 #include <sochdb/mcp.hpp>
 
@@ -35,9 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   static constexpr const char* versions[] = {"2025-06-18", "2025-03-26", "2024-11-05",
                                              "1999-01-01"};
-  sochdb::memory_fs fs;
+  // One database for the whole run (opening one per input would dominate the run time); the
+  // tools' writes accumulate, which only widens what later inputs read.
   using mem_db = sochdb::basic_database<sochdb::wal_storage<sochdb::memory_fs>>;
-  auto db = mem_db::open("/db", {}, fs);
+  static sochdb::memory_fs fs;
+  static mem_db db = mem_db::open("/db", {.sync = sochdb::sync_mode::off}, fs);
   sochdb::mcp::server srv({.limits = {.max_line_bytes = 1 << 16, .max_depth = 32}});
   sochdb::mcp::add_kv_tools(srv, db);
   sochdb::mcp::add_log_tools(srv, db);
