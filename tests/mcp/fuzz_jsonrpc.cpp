@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // tools' writes accumulate, which only widens what later inputs read.
   using mem_db = sochdb::basic_database<sochdb::wal_storage<sochdb::memory_fs>>;
   static sochdb::memory_fs fs;
-  static mem_db db = mem_db::open("/db", {.sync = sochdb::sync_mode::off}, fs);
+  static mem_db db = mem_db::open("/db", {.auto_checkpoint = false}, fs);
   sochdb::mcp::server srv({.limits = {.max_line_bytes = 1 << 16, .max_depth = 32}});
   sochdb::mcp::add_kv_tools(srv, db);
   sochdb::mcp::add_log_tools(srv, db);
