@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string_view>
 
 namespace {
@@ -36,11 +37,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   static constexpr const char* versions[] = {"2025-06-18", "2025-03-26", "2024-11-05",
                                              "1999-01-01"};
-  // One database for the whole run (opening one per input would dominate the run time); the
-  // tools' writes accumulate, which only widens what later inputs read.
+  // A database shared by 256 inputs at a time (opening one per input would dominate the run
+  // time; a fresh one every 256 keeps memory bounded on long runs).
   using mem_db = sochdb::basic_database<sochdb::wal_storage<sochdb::memory_fs>>;
-  static sochdb::memory_fs fs;
-  static mem_db db = mem_db::open("/db", {.auto_checkpoint = false}, fs);
+  struct state {
+    sochdb::memory_fs fs;
+    mem_db db = mem_db::open("/db", {.auto_checkpoint = false}, fs);
+  };
+  static std::unique_ptr<state> st;
+  static unsigned inputs = 0;
+  if (!st || ++inputs % 256 == 0) {
+    st.reset();
+    st = std::make_unique<state>();
+  }
+  mem_db& db = st->db;
   sochdb::mcp::server srv({.limits = {.max_line_bytes = 1 << 16, .max_depth = 32}});
   sochdb::mcp::add_kv_tools(srv, db);
   sochdb::mcp::add_log_tools(srv, db);

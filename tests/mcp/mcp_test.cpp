@@ -332,6 +332,17 @@ TEST_CASE("kv tools: put, get, delete, list_tables, describe, query") {
   CHECK(r["structuredContent"]["rows"][0]["key_base64"] == "YmluOv8=");
   CHECK(r["structuredContent"]["rows"][0]["value_base64"] == "AP4=");
 
+  // Engine records (keys starting with 0x01: namespaces, collections) stay out of the tables
+  // and of unprefixed queries, and show when asked for by prefix.
+  f.db.put(std::string("\x01n/t/k/x", 9), "internal");
+  r = call(f.srv, "sochdb_list_tables", json::object());
+  CHECK(r["structuredContent"]["internal_keys"] == 1);
+  CHECK(r["structuredContent"]["tables"].size() == 3);  // bin, notes, users
+  r = call(f.srv, "sochdb_query", {{"start", ""}, {"limit", 1}});
+  CHECK(r["structuredContent"]["rows"][0]["key"] != std::string("\x01n/t/k/x", 9));
+  r = call(f.srv, "sochdb_query", {{"query", "\x01n/"}});
+  CHECK(r["structuredContent"]["count"] == 1);
+
   // TTL: expires.
   r = call(f.srv, "sochdb_put", {{"path", "tmp:1"}, {"value", "v"}, {"ttl_seconds", 3600}});
   CHECK(r["isError"] == false);

@@ -125,8 +125,14 @@ inline json make_row(std::string_view k, std::string_view v) {
   return row;
 }
 
-/// The table of a key: the part before its first ':' or '/', or "" when it has neither.
+/// Keys of the engines' own records (namespaces, collections, caches) start with byte 0x01;
+/// the tools show user tables and leave those out unless asked for by an explicit prefix.
+inline bool is_internal(std::string_view key) { return !key.empty() && key[0] == '\x01'; }
+
+/// The table of a key: the part before its first ':' or '/', or "" when it has neither (or is
+/// internal).
 inline std::string_view table_of(std::string_view key) {
+  if (is_internal(key)) return {};
   auto p = key.find_first_of(":/");
   return p == std::string_view::npos || p == 0 ? std::string_view() : key.substr(0, p);
 }
@@ -301,8 +307,12 @@ void add_kv_tools(server& srv, Database& db, kv_tool_options o = {}) {
       .handler =
           [&db](const json&) {
             std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> tables;
-            std::uint64_t ungrouped = 0;
+            std::uint64_t ungrouped = 0, internal = 0;
             for (auto [k, v] : db.scan_prefix_unchecked("")) {
+              if (detail::is_internal(k)) {
+                ++internal;
+                continue;
+              }
               auto t = detail::table_of(k);
               if (t.empty()) {
                 ++ungrouped;
@@ -320,7 +330,9 @@ void add_kv_tools(server& srv, Database& db, kv_tool_options o = {}) {
               r["bytes"] = e.second;
               rows.push_back(std::move(r));
             }
-            return json{{"tables", std::move(rows)}, {"ungrouped_keys", ungrouped}};
+            return json{{"tables", std::move(rows)},
+                        {"ungrouped_keys", ungrouped},
+                        {"internal_keys", internal}};
           },
   });
 
@@ -421,8 +433,12 @@ void add_kv_tools(server& srv, Database& db, kv_tool_options o = {}) {
                                                             a.value("end", std::string()), order);
             json rows = json::array();
             bool more = false;
+            // Engine records show only when the caller's prefix or start asks for them.
+            std::string asked = plan.prefix ? *plan.prefix : a.value("start", std::string());
+            bool show_internal = detail::is_internal(asked);
             for (auto [k, v] : scan) {
               if (!plan.table.empty() && !detail::in_table(k, plan.table)) continue;
+              if (!show_internal && detail::is_internal(k)) continue;
               if (rows.size() == limit) {
                 more = true;
                 break;
