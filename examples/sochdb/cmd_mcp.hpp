@@ -10,6 +10,12 @@
 #include "cmd_kv.hpp"
 
 #include <sochdb/mcp.hpp>
+#if __has_include(<sochdb/db/namespace.hpp>)  // the collections engine is on this branch
+#include <sochdb/mcp/collection_tools.hpp>
+#endif
+#if __has_include(<sochdb/context/context_builder.hpp>)  // the context builder is on this branch
+#include <sochdb/mcp/context_tools.hpp>
+#endif
 
 #include <iostream>
 #include <string>
@@ -23,6 +29,14 @@ template <class Database>
 void register_mcp_tools(sochdb::mcp::server& srv, Database& db) {
   sochdb::mcp::add_kv_tools(srv, db);
   sochdb::mcp::add_log_tools(srv, db);
+#if __has_include(<sochdb/db/namespace.hpp>)
+  sochdb::mcp::add_collection_tools(srv, db);  // sochdb_list_collections, sochdb_search (BM25 /
+                                               // given vectors: the CLI has no embedder)
+#endif
+#if __has_include(<sochdb/context/context_builder.hpp>)
+  sochdb::mcp::add_context_tools(srv, db);  // sochdb_context_query (literal/get/last sections;
+                                            // search sections need a source: see docs/mcp.md)
+#endif
   srv.add_resources(sochdb::mcp::table_resources(db));
 }
 

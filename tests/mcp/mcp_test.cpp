@@ -454,3 +454,103 @@ TEST_CASE("serve: a whole session over streams, overlong lines refused") {
   CHECK(replies[2]["error"]["code"] == -32600);
   CHECK(replies[3]["result"]["structuredContent"]["value"] == "v");
 }
+
+#if __has_include(<sochdb/db/namespace.hpp>)
+// Collections (db/namespace.hpp) are on this branch: their MCP tools run the real searches.
+#include <sochdb/mcp/collection_tools.hpp>
+
+TEST_CASE("collection tools: list and search (vector, keyword, hybrid, filter)") {
+  memory_fs fs;
+  auto db = mem_db::open("/db", {}, fs);
+  auto ns = db.get_or_create_namespace("default");
+  auto docs = ns.create_collection({.name = "docs", .dimension = 3, .hybrid = true});
+  docs.insert({.id = "a",
+               .vectors = {{1, 0, 0}},
+               .metadata = {{"year", 2019}},
+               .text = "write-ahead log durability"});
+  docs.insert({.id = "b",
+               .vectors = {{0, 1, 0}},
+               .metadata = {{"year", 2021}},
+               .text = "vector search with graphs"});
+  docs.insert({.id = "c",
+               .vectors = {{0.9f, 0.1f, 0}},
+               .metadata = {{"year", 2023}},
+               .text = "group commit and the log"});
+  mcp::server srv;
+  // A toy embedder: the word "log" points along x, anything else along y.
+  mcp::add_collection_tools(srv, db, {.embed = [](std::string_view t) {
+                              return t.find("log") != std::string_view::npos
+                                         ? std::vector<float>{1, 0, 0}
+                                         : std::vector<float>{0, 1, 0};
+                            }});
+  initialize(srv);
+  json r = call(srv, "sochdb_list_collections", json::object());
+  REQUIRE(r["structuredContent"]["count"] == 1);
+  CHECK(r["structuredContent"]["collections"][0]["documents"] == 3);
+  r = call(srv, "sochdb_search", {{"collection", "docs"}, {"vector", {1, 0, 0}}, {"k", 2}});
+  CHECK(r["structuredContent"]["mode"] == "vector");
+  CHECK(r["structuredContent"]["hits"][0]["id"] == "a");
+  CHECK(r["structuredContent"]["hits"][1]["id"] == "c");
+  r = call(
+      srv, "sochdb_search",
+      {{"collection", "docs"}, {"vector", {1, 0, 0}}, {"filter", {{"year", {{"$gte", 2020}}}}}});
+  CHECK(r["structuredContent"]["hits"][0]["id"] == "c");
+  r = call(srv, "sochdb_search", {{"collection", "docs"}, {"query", "log"}, {"k", 2}});
+  CHECK(r["structuredContent"]["mode"] == "hybrid");
+  CHECK(r["structuredContent"]["count"] == 2);
+  CHECK(call(srv, "sochdb_search", {{"collection", "nope"}, {"query", "x"}})["isError"] == true);
+  CHECK(call(srv, "sochdb_search", {{"collection", "docs"}})["isError"] == true);
+  CHECK(call(srv, "sochdb_search", {{"collection", "docs"}, {"vector", {1, 0}}})["isError"] ==
+        true);
+  // Keyword only: a server without an embedder.
+  mcp::server kw;
+  mcp::add_collection_tools(kw, db);
+  initialize(kw);
+  r = call(kw, "sochdb_search", {{"collection", "docs"}, {"query", "graphs"}});
+  CHECK(r["structuredContent"]["mode"] == "keyword");
+  CHECK(r["structuredContent"]["hits"][0]["id"] == "b");
+}
+#endif
+
+#if __has_include(<sochdb/context/context_builder.hpp>)
+// The context builder is on this branch: sochdb_context_query builds real contexts.
+#include <sochdb/mcp/context_tools.hpp>
+
+TEST_CASE("context tool: sections under a token budget") {
+  memory_fs fs;
+  auto db = mem_db::open("/db", {}, fs);
+  db.put("users/alice", R"({"name":"Alice","plan":"pro"})");
+  mcp::server srv;
+  mcp::add_context_tools(srv, db);
+  initialize(srv);
+  json r = call(srv, "sochdb_context_query",
+                {{"sections",
+                  {{{"name", "SYSTEM"}, {"kind", "literal"}, {"text", "You are helpful."}},
+                   {{"name", "USER"}, {"kind", "get"}, {"path", "users/alice"}}}},
+                 {"token_budget", 200}});
+  REQUIRE(r["isError"] == false);
+  std::string text = r["content"][0]["text"];
+  CHECK(text.find("You are helpful.") != std::string::npos);
+  CHECK(text.find("Alice") != std::string::npos);
+  CHECK(r["structuredContent"]["total_tokens"].get<int>() <= 200);
+  CHECK(r["structuredContent"]["sections"].size() == 2);
+  // A budget too small for everything drops the lower-priority section.
+  r = call(
+      srv, "sochdb_context_query",
+      {{"sections",
+        {{{"name", "A"}, {"kind", "literal"}, {"text", "first section text"}, {"priority", 0}},
+         {{"name", "B"}, {"kind", "literal"}, {"text", std::string(400, 'x')}, {"priority", 1}}}},
+       {"token_budget", 20}});
+  CHECK(r["structuredContent"]["total_tokens"].get<int>() <= 20);
+  CHECK(r["content"][0]["text"].get<std::string>().find("first section") != std::string::npos);
+  CHECK(call(srv, "sochdb_context_query",
+             {{"sections", {{{"name", "X"}, {"kind", "get"}}}}})["isError"] == true);
+  json bad = {{"jsonrpc", "2.0"},
+              {"id", 1},
+              {"method", "tools/call"},
+              {"params",
+               {{"name", "sochdb_context_query"},
+                {"arguments", {{"sections", {{{"name", "X"}, {"kind", "sql"}}}}}}}}};
+  CHECK(reply(srv, bad.dump())["error"]["code"] == -32602);
+}
+#endif
