@@ -141,7 +141,8 @@ void add_collection_tools(server& srv, Database& db, collection_tool_options o =
               json row = {{"id", h.id}, {"score", h.score}};
               if (!std::isnan(h.distance)) row["distance"] = h.distance;
               if (h.metadata.is_object()) {
-                for (auto& [k, v] : detail::to_ordered(h.metadata).items())
+                json meta = detail::to_ordered(h.metadata);  // named: items() refers into it
+                for (auto& [k, v] : meta.items())
                   if (!row.contains(k)) row[k] = v;
               }
               hits.push_back(std::move(row));
