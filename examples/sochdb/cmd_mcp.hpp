@@ -66,7 +66,9 @@ inline std::vector<command> mcp_commands() {
        "Runs a Model Context Protocol server on stdin/stdout (one JSON-RPC 2.0 message per\n"
        "line; protocol revisions 2025-06-18, 2025-03-26 and 2024-11-05) until stdin closes.\n"
        "Tools: sochdb_get, sochdb_put, sochdb_delete, sochdb_list_tables, sochdb_describe,\n"
-       "sochdb_query, logs_append, logs_tail, logs_timeline; resources sochdb://tables/NAME.\n"
+       "sochdb_query, logs_append, logs_tail, logs_timeline, and with the collections and\n"
+       "context engines sochdb_list_collections, sochdb_search, sochdb_context_query;\n"
+       "resources sochdb://tables/NAME.\n"
        "Results are TOON text (JSON with \"format\":\"json\") plus structuredContent.\n"
        "Diagnostics go to stderr (none with --quiet). See docs/mcp.md for a client's config.\n\n"
        "example: sochdb --db ./db mcp\n",

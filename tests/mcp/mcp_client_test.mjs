@@ -4,7 +4,7 @@
 //   node tests/mcp/mcp_client_test.mjs build/examples/sochdb
 //
 // Exits 77 (meson's "skipped") when the SDK is not installed: `npm ci --prefix tests/mcp`.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -46,6 +46,21 @@ async function check(name, fn) {
 }
 
 const text = (r) => r.content.map((c) => c.text).join("\n");
+
+// When this build has collections (`sochdb collection`), seed one so sochdb_search has data.
+const hasCollections = spawnSync(sochdb, ["--help"], { encoding: "utf8" }).stdout.includes("collection ");
+if (hasCollections) {
+  const db = ["--db", join(dir, "db")];
+  let r = spawnSync(sochdb, [...db, "collection", "create", "notes", "--dim", "3", "--hybrid"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const docs = [
+    { id: "n1", vector: [1, 0, 0], metadata: { year: 2019 }, text: "the write-ahead log makes commits durable" },
+    { id: "n2", vector: [0, 1, 0], metadata: { year: 2022 }, text: "HNSW graphs find nearest neighbors" },
+    { id: "n3", vector: [0.9, 0.1, 0], metadata: { year: 2024 }, text: "group commit batches log writes" },
+  ];
+  r = spawnSync(sochdb, [...db, "collection", "insert", "notes"], { input: docs.map((d) => JSON.stringify(d)).join("\n") + "\n", encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+}
 
 // ---- 1. the SDK client ----
 const transport = new StdioClientTransport({
@@ -157,9 +172,18 @@ await check("resources: tables listed and readable", async () => {
 
 // The engines that land later register these; once present, they must work through the SDK.
 if (has("sochdb_search")) {
-  await check("sochdb_search (collections)", async () => {
-    const r = await call("sochdb_search", JSON.parse(process.env.SOCHDB_SEARCH_ARGS ?? "{}"));
+  await check("sochdb_search: vector, keyword (BM25), filter; sochdb_list_collections", async () => {
+    const l = await call("sochdb_list_collections", {});
+    assert.ok(l.structuredContent.collections.some((c) => c.collection === "notes"), text(l));
+    let r = await call("sochdb_search", { collection: "notes", vector: [1, 0, 0], k: 2 });
     assert.equal(r.isError, false, text(r));
+    assert.deepEqual(r.structuredContent.hits.map((h) => h.id), ["n1", "n3"]);
+    r = await call("sochdb_search", { collection: "notes", query: "nearest neighbors graphs" });
+    assert.equal(r.structuredContent.mode, "keyword");
+    assert.equal(r.structuredContent.hits[0].id, "n2");
+    r = await call("sochdb_search", { collection: "notes", vector: [1, 0, 0], filter: { year: { $gte: 2020 } } });
+    assert.equal(r.structuredContent.hits[0].id, "n3");
+    assert.match(text(r), /hits\[\d+\]\{id,score,distance,year\}/);
   });
 } else {
   console.log("note sochdb_search is not registered in this build (collections not merged)");
