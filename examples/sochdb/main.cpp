@@ -7,6 +7,8 @@
 // to stderr. Each command lives in its own header and is listed in `all_commands()`.
 #include "cli.hpp"
 #include "cmd_io.hpp"
+#include "cmd_collection.hpp"
+#include "cmd_graph.hpp"
 #include "cmd_kv.hpp"
 #include "cmd_mcp.hpp"
 #include "cmd_simd.hpp"
@@ -90,6 +92,8 @@ std::vector<command> all_commands() {
   add(toon_commands());
   add(io_commands());
   add(mcp_commands());
+  add(collection_commands());
+  add(graph_commands());
   return cmds;
 }
 

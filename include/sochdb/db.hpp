@@ -7,3 +7,8 @@
 #include <sochdb/db/options.hpp>
 #include <sochdb/db/snapshot_tracker.hpp>
 #include <sochdb/db/transaction.hpp>
+#include <sochdb/db/filter.hpp>
+#include <sochdb/db/document.hpp>
+#include <sochdb/db/collection.hpp>
+#include <sochdb/db/namespace.hpp>
+#include <sochdb/db/atomic_writer.hpp>

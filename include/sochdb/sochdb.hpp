@@ -11,4 +11,6 @@
 #include <sochdb/simd.hpp>
 #include <sochdb/vector.hpp>
 #include <sochdb/toon.hpp>
+#include <sochdb/graph.hpp>
+#include <sochdb/context.hpp>
 #include <sochdb/mcp.hpp>

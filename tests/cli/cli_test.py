@@ -287,6 +287,69 @@ def test_mcp():
         check(rc == 2 and "--db" in err, "mcp needs --db")
         rc, out, err = run("--db", db, "mcp", "extra", stdin="")
         check(rc == 2, "mcp takes no arguments")
+def test_collection():
+    import json
+    with tempfile.TemporaryDirectory() as tmp:
+        db = tmp + "/db"
+        rc, out, err = run("--db", db, "collection", "create", "docs", "--dim", "3", "--hybrid")
+        check(rc == 0 and out == "" and "created collection docs" in err, f"collection create ({rc}, {err!r})")
+        rc, out, err = run("--db", db, "collection", "create", "docs", "--dim", "3")
+        check(rc == 1 and out == "" and "exists" in err, f"create twice fails ({rc}, {err!r})")
+        lines = "\n".join([
+            json.dumps({"id": "a", "vector": [1, 0, 0], "metadata": {"year": 2020, "cat": "tech"}, "text": "machine learning basics"}),
+            json.dumps({"id": "b", "vector": [0.9, 0.1, 0], "metadata": {"year": 2024, "cat": "science"}, "text": "cooking recipes"}),
+            "",
+            json.dumps({"id": "c", "vectors": [[0, 1, 0], [0, 0, 1]], "metadata": {"year": 2024, "cat": "tech"}, "text": "deep learning"}),
+        ]) + "\n"
+        rc, out, err = run("--db", db, "collection", "insert", "docs", stdin=lines)
+        check(rc == 0 and "inserted 3 documents" in err, f"collection insert ({rc}, {err!r})")
+        rc, out, _ = run("--db", db, "collection", "list")
+        check(rc == 0 and "docs" in out, f"collection list ({out!r})")
+        rc, out, _ = run("--db", db, "--format", "json", "collection", "info", "docs")
+        info = json.loads(out) if rc == 0 else {}
+        check(info.get("count") == 3 and info.get("dimension") == 3 and info.get("metric") == "cosine",
+              f"collection info ({out!r})")
+        rc, out, _ = run("--db", db, "collection", "search", "docs", "--vector", "[1,0,0]", "-k", "2",
+                         "--format", "json")
+        res = json.loads(out)["results"] if rc == 0 else []
+        check([r["id"] for r in res] == ["a", "b"] and res[0]["metric"] == "cosine"
+              and abs(res[0]["score"] - 1.0) < 1e-5, f"vector search ({out!r})")
+        rc, out, _ = run("--db", db, "collection", "search", "docs", "--vector", "[1,0,0]",
+                         "--filter", '{"year": {"$gte": 2021}}', "--format", "json")
+        res = json.loads(out)["results"] if rc == 0 else []
+        check([r["id"] for r in res] == ["b", "c"], f"filtered search ({out!r})")
+        rc, out, _ = run("--db", db, "collection", "search", "docs", "--text", "learning", "--format", "json")
+        res = json.loads(out)["results"] if rc == 0 else []
+        check(sorted(r["id"] for r in res) == ["a", "c"] and "bm25" in res[0], f"keyword search ({out!r})")
+        rc, out, _ = run("--db", db, "collection", "search", "docs", "--text", "learning", "--vector", "[0,0,1]")
+        check(rc == 0 and out.startswith("results[") and "c" in out, f"hybrid search prints TOON ({out!r})")
+        # errors
+        rc, out, err = run("--db", db, "collection", "insert", "docs", stdin='{"id": "x", "vector": [1, 2]}\n{"id": "y", "vector": [1,2,3]}\n')
+        check(rc == 1 and out == "" and "dimension" in err, f"insert with a wrong dimension fails ({err!r})")
+        rc, out, err = run("--db", db, "collection", "insert", "docs", stdin='{"id": "y", "vector": [1,2,3]}\nnot json\n')
+        check(rc == 1 and "line 2" in err, f"insert names the bad line ({err!r})")
+        rc, out, _ = run("--db", db, "--format", "json", "collection", "info", "docs")
+        check(rc == 0 and json.loads(out)["count"] == 3, "a failed insert writes nothing")
+        for args, what in ((["collection"], "subcommand"), (["collection", "frob"], "unknown subcommand"),
+                           (["collection", "create", "x"], "--dim"),
+                           (["collection", "search", "docs"], "--vector"),
+                           (["collection", "search", "docs", "--vector", "[1,"], "not valid JSON"),
+                           (["collection", "search", "docs", "--text", "a", "--filter", '{"a": {"$regex": 1}}'], "unknown operator"),
+                           (["collection", "create", "x", "--dim", "3", "--metric", "manhattan"], "unknown metric")):
+            rc, out, err = run("--db", db, *args)
+            check(rc == 2 and out == "" and what in err, f"{args}: usage error mentioning {what!r} ({rc}, {err!r})")
+        rc, out, err = run("--db", db, "collection", "info", "nope")
+        check(rc == 1 and "does not exist" in err, f"info of a missing collection ({err!r})")
+        rc, out, err = run("--db", db, "collection", "create", "../evil", "--dim", "2")
+        check(rc == 1 and "collection name" in err, f"bad collection name refused ({rc}, {err!r})")
+        rc, out, err = run("--db", db, "collection", "list", "--ns", "../x")
+        check(rc == 1 and "namespace name" in err, f"bad namespace name refused ({rc}, {err!r})")
+        rc, out, err = run("--db", db, "collection", "search", "docs", "--ns", "other", "--vector", "[1,0,0]")
+        check(rc == 1 and "does not exist" in err, f"another namespace sees nothing ({err!r})")
+        rc, out, err = run("--db", db, "collection", "delete", "docs")
+        check(rc == 0 and "deleted" in err, "collection delete")
+        rc, out, _ = run("--db", db, "collection", "list")
+        check(rc == 0 and "docs" not in out, f"deleted collection is not listed ({out!r})")
 
 
 test_help_and_version()
@@ -298,6 +361,7 @@ test_mcp()
 test_kv()
 test_simd()
 test_txn()
+test_collection()
 if failures:
     print(f"{len(failures)} failure(s)")
     sys.exit(1)

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <sochdb/core/clock.hpp>
+#include <sochdb/db/extensions.hpp>
 #include <sochdb/db/options.hpp>
 #include <sochdb/db/snapshot_tracker.hpp>
 #include <sochdb/db/transaction.hpp>
@@ -38,6 +39,7 @@
 #include <chrono>
 #include <initializer_list>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -109,6 +111,12 @@ class basic_scan {
   std::shared_ptr<snapshot_tracker> tracker_;
   std::uint64_t ts_;
 };
+
+template <class Db>
+class basic_namespace;
+struct namespace_info;
+/// Labels of a namespace (key -> value).
+using namespace_labels = std::map<std::string, std::string>;
 
 template <storage_backend Storage = wal_storage<posix_fs>,
           versioning_policy Versioning = serializable>
@@ -374,6 +382,79 @@ class basic_database {
     return snapshot_type(st_, st.tracker->acquire(st.pipeline->published_atomic()));
   }
 
+  // ---- namespaces, collections and semantic caches (db/namespace.hpp, docs/collections.md) ----
+  // Members are templates so that they compile only where <sochdb/db/namespace.hpp> (or
+  // <sochdb/db.hpp>) is included. The cache_* members act on the namespace "default".
+
+  template <class D = basic_database>
+  basic_namespace<D> create_namespace(std::string_view name, namespace_labels labels = {},
+                                      std::string display_name = {}) {
+    return basic_namespace<D>::create(*this, name, std::move(labels), std::move(display_name));
+  }
+  /// The existing namespace `name` (not_found otherwise).
+  template <class D = basic_database>
+  basic_namespace<D> ns(std::string_view name) {
+    return basic_namespace<D>::open(*this, name);
+  }
+  template <class D = basic_database>
+  basic_namespace<D> get_or_create_namespace(std::string_view name, namespace_labels labels = {}) {
+    return basic_namespace<D>::get_or_create(*this, name, std::move(labels));
+  }
+  template <class D = basic_database>
+  [[nodiscard]] bool namespace_exists(std::string_view name) const {
+    return basic_namespace<D>::exists(*this, name);
+  }
+  template <class D = basic_database>
+  [[nodiscard]] std::vector<std::string> list_namespaces() const {
+    return basic_namespace<D>::list(*this);
+  }
+  template <class D = basic_database>
+  [[nodiscard]] auto namespace_info(std::string_view name) const {
+    return basic_namespace<D>::info(*this, name);
+  }
+  template <class D = basic_database>
+  void update_namespace(std::string_view name, namespace_labels labels) {
+    basic_namespace<D>::update_labels(*this, name, std::move(labels));
+  }
+  /// Deletes a namespace; one holding data only with `force` (then all its data).
+  template <class D = basic_database>
+  void delete_namespace(std::string_view name, bool force = false) {
+    basic_namespace<D>::remove(*this, name, force);
+  }
+  /// Runs fn(ns) with the namespace `name` (created if missing): the scope of the seed's
+  /// `with db.use_namespace(...)`.
+  template <class F, class D = basic_database>
+  decltype(auto) use_namespace(std::string_view name, F&& fn) {
+    auto n = basic_namespace<D>::get_or_create(*this, name);
+    return fn(n);
+  }
+  /// Copies the KV keys under `prefix` from namespace `from` to `to` (one transaction).
+  template <class D = basic_database>
+  std::size_t copy_between_namespaces(std::string_view from, std::string_view to,
+                                      std::string_view prefix = {}) {
+    return basic_namespace<D>::copy_between(*this, from, to, prefix);
+  }
+  template <class D = basic_database, class... A>
+  void cache_put(std::string_view cache, A&&... args) {
+    basic_namespace<D>::get_or_create(*this, "default").cache_put(cache, std::forward<A>(args)...);
+  }
+  template <class D = basic_database, class... A>
+  auto cache_get(std::string_view cache, A&&... args) {
+    return basic_namespace<D>::get_or_create(*this, "default").cache_get(cache, std::forward<A>(args)...);
+  }
+  template <class D = basic_database>
+  bool cache_delete(std::string_view cache, std::string_view key) {
+    return basic_namespace<D>::get_or_create(*this, "default").cache_delete(cache, key);
+  }
+  template <class D = basic_database>
+  std::size_t cache_clear(std::string_view cache) {
+    return basic_namespace<D>::get_or_create(*this, "default").cache_clear(cache);
+  }
+  template <class D = basic_database>
+  auto cache_stats(std::string_view cache) {
+    return basic_namespace<D>::get_or_create(*this, "default").cache_stats_of(cache);
+  }
+
   // ---- maintenance ----
 
   /// Makes every commit so far durable (meaningful under sync normal/off).
@@ -402,12 +483,20 @@ class basic_database {
     if (!st_) return;
     auto st = std::move(st_);
     st->closed.store(true, std::memory_order_release);
+    st->ext.close_all();
     st->storage->close();
   }
   [[nodiscard]] bool is_open() const noexcept { return st_ != nullptr; }
 
   /// The backend (for tools and tests).
   Storage& storage() { return *s().storage; }
+
+  /// The directory the database was opened in, and (a copy of) its file-system policy: layers
+  /// that keep files next to the KV store (index checkpoints, db/collection.hpp) use them.
+  [[nodiscard]] const std::string& directory() const { return s().path; }
+  [[nodiscard]] fs_type file_system() const { return s().fs; }
+  /// Per-database state of the layers above the KV store (db/extensions.hpp).
+  [[nodiscard]] extension_registry& extensions() const { return s().ext; }
 
  private:
   template <class>
@@ -421,8 +510,8 @@ class basic_database {
   static constexpr bool validates = Versioning::level != isolation_level::read_committed;
 
   struct state {
-    state(const std::string& path, const database_options& o, fs_type fs)
-        : opt(o), storage(Storage::open(std::move(fs), path, o.storage())) {
+    state(const std::string& p, const database_options& o, fs_type f)
+        : opt(o), path(p), fs(f), storage(Storage::open(std::move(f), p, o.storage())) {
       pipeline = std::make_unique<commit_pipeline<Storage>>(*storage, clock, o.max_group_bytes,
                                                             o.sync == sync_mode::full);
       storage->set_snapshot_horizon(
@@ -434,6 +523,7 @@ class basic_database {
       }
     }
     ~state() {
+      ext.close_all();
       if (storage) {
         try {
           storage->close();
@@ -443,6 +533,9 @@ class basic_database {
       }
     }
     database_options opt;
+    std::string path;
+    fs_type fs;
+    extension_registry ext;
     hybrid_clock clock;
     std::shared_ptr<snapshot_tracker> tracker = std::make_shared<snapshot_tracker>();
     std::unique_ptr<Storage> storage;

@@ -326,6 +326,7 @@ struct txn_core {
   std::size_t write_bytes = 0;
   std::vector<basic_txn_scan<Db>*> scans;
   std::vector<key_range> scanned;  // predicate reads not yet reported
+  std::vector<std::function<void(std::uint64_t)>> on_commit;  // run after a successful commit
 
   [[nodiscard]] bool serializable() const { return level == isolation_level::serializable; }
 
@@ -407,6 +408,7 @@ struct txn_core {
     }
     writes.clear();
     write_bytes = 0;
+    if (how != status::committed) on_commit.clear();
   }
   void fail(const std::string& why) noexcept {
     try {
@@ -590,6 +592,7 @@ class basic_transaction {
       std::uint64_t ts = t.have_snapshot ? t.snap : st.pipeline->published();
       if (t.ssi) st.conflicts->commit_read_only(t.ssi);
       t.finish(core::status::committed);
+      run_on_commit(t, ts);
       return ts;
     }
     write_batch batch;
@@ -619,7 +622,17 @@ class basic_transaction {
       throw;
     }
     t.finish(core::status::committed);
+    run_on_commit(t, ts);
     return ts;
+  }
+
+  /// Registers `fn(commit_ts)` to run once this transaction has committed, on the committing
+  /// thread, after its writes are published and before commit() returns (in registration
+  /// order). Dropped when the transaction aborts or fails. Derived state (the indexes of a
+  /// collection, db/collection.hpp) uses it to follow committed data only. `fn` must not
+  /// throw: the commit has happened and cannot be reported as failed.
+  void on_commit(std::function<void(std::uint64_t)> fn) {
+    c("on_commit").on_commit.push_back(std::move(fn));
   }
 
   /// Discards the writes and ends the transaction; a no-op once it has ended.
@@ -648,6 +661,18 @@ class basic_transaction {
  private:
   friend Db;
   explicit basic_transaction(std::unique_ptr<core> t) : t_(std::move(t)) {}
+
+  static void run_on_commit(core& t, std::uint64_t ts) noexcept {
+    auto fns = std::move(t.on_commit);
+    t.on_commit.clear();
+    for (auto& f : fns) {
+      try {
+        f(ts);
+      } catch (...) {
+        // Contract: callbacks do not throw (see on_commit); never turn a commit into a failure.
+      }
+    }
+  }
 
   core& c(const char* op) const {
     if (!t_) throw invalid_argument(std::string(op) + ": transaction was moved from");

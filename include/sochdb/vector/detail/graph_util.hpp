@@ -174,6 +174,7 @@ class record_store {
   record_store(std::size_t record_size, std::size_t first_capacity)
       : rec_(record_size), first_cap_(first_capacity) {
     if (first_cap_ != 0) first_ = alloc(first_cap_);
+    ensured_.store(first_cap_, std::memory_order_relaxed);
   }
   /// A read-only store over external memory holding n records (a mapped file).
   static record_store external(const char* base, std::size_t record_size, std::size_t n) {
