@@ -1,5 +1,6 @@
 // quickstart — the demo the README runs: the durable key-value store and a transaction, then
-// vector, filtered and hybrid search over a bundled corpus, and a token-budgeted TOON context.
+// vector, filtered and hybrid search over a bundled corpus, a graph query, a semantic-cache hit,
+// and a token-budgeted TOON context.
 //
 // Works in ./sochdb-demo (or the directory given as the first argument) and can be run again:
 // each run reopens the database, sees what the previous run left, and updates it. The corpus
@@ -128,7 +129,42 @@ int main(int argc, char** argv) {
     std::printf("\n[hybrid] \"%s\" (BM25 + vector, RRF)\n", hybrid_q.c_str());
     for (auto& h : fused) show("rrf", h.id, h.score);
 
-    // 8. Hand the results to a model: rows packed into a token budget, as TOON and as JSON.
+    // 8. A graph query: how the storage concepts of the corpus connect (put_node / add_edge
+    //    replace on a second run), then a breadth-first traversal from "group commit".
+    auto ns = db.get_or_create_namespace("demo");
+    graph_store g(db, {.ns = "demo"});
+    const char* concepts[][2] = {{"group_commit", "technique"}, {"write_ahead_log", "component"},
+                                 {"fsync", "syscall"},          {"memtable", "component"},
+                                 {"lsm_tree", "structure"},     {"sstable", "file"}};
+    for (auto& c : concepts) g.put_node(c[0], c[1]);
+    g.add_edge("group_commit", "batches", "fsync");
+    g.add_edge("write_ahead_log", "calls", "fsync");
+    g.add_edge("group_commit", "speeds_up", "write_ahead_log");
+    g.add_edge("memtable", "flushes_to", "sstable");
+    g.add_edge("lsm_tree", "contains", "memtable");
+    g.add_edge("lsm_tree", "contains", "sstable");
+    auto t = g.traverse("group_commit", {.max_depth = 2});
+    std::printf("\n[graph] traverse(\"group_commit\", depth 2):");
+    for (std::size_t i = 0; i < t.nodes.size(); ++i)
+      std::printf(" %s(d%zu)", t.nodes[i].id.c_str(), t.depths[i]);
+    auto into_fsync = g.neighbors("fsync", direction::incoming);
+    std::printf("\n[graph] who calls or batches fsync:");
+    for (auto& n : into_fsync) std::printf(" %s", n.id.c_str());
+    std::printf("\n");
+
+    // 9. A semantic cache: an answer stored for one question is found for a paraphrase
+    //    (cosine similarity of the embeddings >= 0.8), not for an unrelated question.
+    ns.cache_put("answers", question, "The WAL is fsynced before the commit returns.",
+                 embed.embed(question), std::chrono::hours(1));
+    const std::string paraphrase = "do acknowledged writes survive a power cut";
+    auto hit = ns.cache_get("answers", embed.embed(paraphrase), 0.8);
+    auto miss = ns.cache_get("answers", embed.embed("which index finds nearest neighbors"), 0.8);
+    if (!hit || miss) throw corruption("semantic cache: expected one hit and one miss");
+    std::printf("\n[cache] \"%s\" -> hit (similarity %.2f): %s\n", paraphrase.c_str(), hit->score,
+                hit->value.c_str());
+    std::printf("[cache] \"which index finds nearest neighbors\" -> miss\n");
+
+    // 10. Hand the results to a model: rows packed into a token budget, as TOON and as JSON.
     const std::size_t budget = 300;
     approx_token_counter tokens;
     value rows = value::array();
