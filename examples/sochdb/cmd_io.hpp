@@ -1,5 +1,5 @@
 // The bulk commands of the `sochdb` tool: batch (KEY<TAB>VALUE lines from stdin), import and
-// export (JSON, JSONL, TOON).
+// export (JSON, JSONL, TOON), and .fvecs vectors into a collection.
 //
 //     sochdb --db ./db scan user: | sochdb --db ./copy batch      # scan's output is batch's input
 //     sochdb --db ./db export --to users.jsonl user:
@@ -17,8 +17,10 @@
 #include "cli.hpp"
 #include "cmd_kv.hpp"
 
+#include <sochdb/db/namespace.hpp>
 #include <sochdb/mcp/kv_tools.hpp>  // valid_utf8, base64
 #include <sochdb/toon.hpp>
+#include <sochdb/vector/io.hpp>
 
 #include <unistd.h>
 
@@ -142,20 +144,22 @@ inline ojson to_json(std::string_view k, std::string_view v) {
   return j;
 }
 
-enum class file_format { json, jsonl, toon };
+enum class file_format { json, jsonl, toon, fvecs };
 
 inline file_format parse_format(const std::string& s, std::string_view cmd) {
   if (s == "json") return file_format::json;
   if (s == "jsonl" || s == "ndjson") return file_format::jsonl;
   if (s == "toon") return file_format::toon;
-  throw usage_error(std::string(cmd) + ": --as expects json, jsonl or toon, got '" + s + "'");
+  if (s == "fvecs" && cmd == "import") return file_format::fvecs;
+  throw usage_error(std::string(cmd) + ": --as expects json, jsonl or toon" +
+                    (cmd == "import" ? " (or fvecs)" : "") + ", got '" + s + "'");
 }
 
 inline file_format format_of(const arg_parser& p, const std::string& path, std::string_view cmd) {
   if (auto f = p.get("--as")) return parse_format(*f, cmd);
   auto dot = path.rfind('.');
   std::string ext = dot == std::string::npos ? "" : path.substr(dot + 1);
-  if (ext == "json" || ext == "jsonl" || ext == "ndjson" || ext == "toon")
+  if (ext == "json" || ext == "jsonl" || ext == "ndjson" || ext == "toon" || ext == "fvecs")
     return parse_format(ext, cmd);
   throw usage_error(std::string(cmd) + ": cannot tell the format of '" + path +
                     "' from its name; pass --as json|jsonl|toon");
@@ -278,6 +282,43 @@ inline int cmd_batch(context& ctx, const std::vector<std::string>& args) {
   return 0;
 }
 
+/// Loads .fvecs vectors into an existing collection as documents "<prefix><row>" (row from 0),
+/// in one transaction or in transactions of `chunk` vectors.
+inline int import_fvecs(context& ctx, const arg_parser& p, const std::string& bytes,
+                        const std::string& path, std::size_t chunk, sochdb::sync_mode sync) {
+  std::string name = path == "-" ? "stdin" : path;
+  sochdb::vector::matrix<float> m;
+  try {
+    m = sochdb::vector::parse_fvecs(bytes, name);
+  } catch (const sochdb::error& e) {
+    throw command_failed(std::string("import: ") + e.what());
+  }
+  std::string prefix = p.get_or("--prefix", "v");
+  auto db = kv_detail::open_db(ctx, "import", sync);
+  auto coll = db.ns(p.get_or("--ns", "default")).collection(*p.get("--collection"));
+  if (coll.info().config.dimension != m.dim && m.rows > 0)
+    throw command_failed("import: " + name + " holds " + std::to_string(m.dim) +
+                         "-dimensional vectors, collection " + *p.get("--collection") +
+                         " has dimension " + std::to_string(coll.info().config.dimension));
+  progress bar("writing", m.rows);
+  std::size_t step = chunk == 0 ? std::max<std::size_t>(m.rows, 1) : chunk, commits = 0;
+  for (std::size_t i = 0; i < m.rows; i += step) {
+    std::vector<sochdb::document> docs;
+    for (std::size_t r = i; r < std::min(m.rows, i + step); ++r) {
+      docs.push_back({.id = prefix + std::to_string(r),
+                      .vectors = {std::vector<float>(m.row(r), m.row(r) + m.dim)}});
+    }
+    coll.upsert_batch(docs);
+    ++commits;
+    bar.update(std::min(m.rows, i + step));
+  }
+  db.close();
+  ctx.err << "imported " << m.rows << " vectors of dimension " << m.dim << " from " << name
+          << " into collection " << *p.get("--collection") << " in " << commits
+          << (commits == 1 ? " commit\n" : " commits\n");
+  return 0;
+}
+
 inline int cmd_import(context& ctx, const std::vector<std::string>& args) {
   arg_parser p("import", args);
   p.value("--as")
@@ -293,7 +334,12 @@ inline int cmd_import(context& ctx, const std::vector<std::string>& args) {
   auto chunk = static_cast<std::size_t>(p.get_int("--chunk", 0, 0, 1LL << 40));
   auto sync = kv_detail::parse_sync(p, "import");
   std::string prefix = p.get_or("--prefix", "");
+  if ((fmt == file_format::fvecs) != p.has("--collection"))
+    throw usage_error(fmt == file_format::fvecs
+                          ? "import: .fvecs vectors go into a collection: pass --collection NAME"
+                          : "import: --collection is for .fvecs files");
   std::string text = read_all(ctx, path);
+  if (fmt == file_format::fvecs) return import_fvecs(ctx, p, text, path, chunk, sync);
   auto recs = parse_records(text, fmt, path == "-" ? "stdin" : path);
   if (!prefix.empty())
     for (auto& r : recs) r.key = prefix + r.key;
@@ -360,8 +406,8 @@ inline std::vector<command> io_commands() {
        "example: sochdb --db ./db scan user: | sochdb --db ./copy batch\n",
        cmd_batch},
       {"import", "load records from a JSON, JSONL or TOON file",
-       "usage: sochdb --db DIR import FILE|- [--as json|jsonl|toon] [--prefix P] [--chunk N]\n"
-       "                                    [--sync full|normal|off]\n\n"
+       "usage: sochdb --db DIR import FILE|- [--as json|jsonl|toon|fvecs] [--prefix P] [--chunk N]\n"
+       "                                    [--sync full|normal|off] [--collection NAME [--ns NS]]\n\n"
        "Loads {\"key\": K, \"value\": V} records: a JSON array (.json), one per line (.jsonl,\n"
        ".ndjson) or a TOON table rows[N]{key,value}: (.toon); --as overrides the extension and\n"
        "is required for stdin (-). V may be any JSON (non-strings are stored as compact JSON);\n"
@@ -369,7 +415,12 @@ inline std::vector<command> io_commands() {
        "key. The whole file is checked first: a malformed record exits 1 naming FILE:LINE (or\n"
        "the record number) and nothing is written. Then one atomic commit, or commits of N\n"
        "records with --chunk N. A progress bar shows on stderr when it is a terminal.\n\n"
-       "example: sochdb --db ./db import users.jsonl --prefix user:\n",
+       "\n"
+       ".fvecs files (TEXMEX vectors) go into an existing collection: --collection NAME [--ns NS]\n"
+       "stores row i as document \"v<i>\" (--prefix changes \"v\"); the vector dimension must be\n"
+       "the collection's.\n\n"
+       "examples: sochdb --db ./db import users.jsonl --prefix user:\n"
+       "          sochdb --db ./db import base.fvecs --collection vecs\n",
        cmd_import},
       {"export", "write records as JSON, JSONL or TOON",
        "usage: sochdb --db DIR export [PREFIX] [--to FILE] [--as json|jsonl|toon] [--limit N]\n\n"

@@ -258,6 +258,39 @@ def test_batch_import_export():
             check(rc == 2 and out == "", f"{args} is a usage error ({rc}, {err!r})")
 
 
+def test_import_fvecs():
+    import struct
+    with tempfile.TemporaryDirectory() as tmp:
+        db = tmp + "/db"
+        vecs = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]
+        with open(tmp + "/base.fvecs", "wb") as f:
+            for v in vecs:
+                f.write(struct.pack("<i", 4) + struct.pack("<4f", *v))
+        rc, out, err = run("--db", db, "collection", "create", "vecs", "--dim", "4")
+        check(rc == 0, f"collection create for fvecs ({err!r})")
+        rc, out, err = run("--db", db, "import", tmp + "/base.fvecs", "--collection", "vecs", "--chunk", "2")
+        check(rc == 0 and "imported 3 vectors of dimension 4" in err and "in 2 commits" in err,
+              f"import .fvecs into a collection ({rc}, {err!r})")
+        rc, out, err = run("--db", db, "--format", "json", "collection", "search", "vecs", "--vector", "[0,1,0,0]", "-k", "1")
+        check(rc == 0 and '"v1"' in out, f"imported vectors are searchable ({rc}, {out!r}, {err!r})")
+        with open(tmp + "/trunc.fvecs", "wb") as f:
+            f.write(struct.pack("<i", 4) + struct.pack("<2f", 1, 2))
+        rc, out, err = run("--db", db, "import", tmp + "/trunc.fvecs", "--collection", "vecs")
+        check(rc == 1 and "trunc.fvecs" in err, f"truncated .fvecs: exit 1 naming the file ({rc}, {err!r})")
+        with open(tmp + "/d3.fvecs", "wb") as f:
+            f.write(struct.pack("<i", 3) + struct.pack("<3f", 1, 2, 3))
+        rc, out, err = run("--db", db, "import", tmp + "/d3.fvecs", "--collection", "vecs")
+        check(rc == 1 and "dimension" in err, f"dimension mismatch: exit 1 ({rc}, {err!r})")
+        rc, out, err = run("--db", db, "import", tmp + "/base.fvecs", "--collection", "nope")
+        check(rc == 1 and "nope" in err, f"missing collection: exit 1 ({rc}, {err!r})")
+        rc, out, err = run("--db", db, "import", tmp + "/base.fvecs")
+        check(rc == 2 and "--collection" in err, "fvecs without --collection is a usage error")
+        with open(tmp + "/r.jsonl", "w") as f:
+            f.write('{"key":"a","value":"b"}\n')
+        rc, out, err = run("--db", db, "import", tmp + "/r.jsonl", "--collection", "vecs")
+        check(rc == 2, "--collection with a JSONL file is a usage error")
+
+
 def test_mcp():
     """The MCP server from a plain pipe (the SDK client test in tests/mcp covers the protocol)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -358,6 +391,7 @@ test_shell()
 test_formats()
 test_batch_import_export()
 test_mcp()
+test_import_fvecs()
 test_kv()
 test_simd()
 test_txn()
