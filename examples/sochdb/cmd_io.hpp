@@ -325,6 +325,8 @@ inline int cmd_import(context& ctx, const std::vector<std::string>& args) {
       .value("--chunk")
       .value("--sync")
       .value("--prefix")
+      .value("--collection")
+      .value("--ns")
       .parse()
       .expect_positionals(1, 1, "FILE (or - for stdin)");
   const std::string& path = p.positionals()[0];
