@@ -8,6 +8,7 @@
 
 #include <sochdb/sochdb.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -165,5 +166,50 @@ class arg_parser {
   std::map<std::string, bool> flags_;
   std::vector<std::string> positionals_;
 };
+
+/// Prints result rows (objects) in the context's format: a TOON table `name[N]{cols}:`, a JSON
+/// array, or an aligned text table with a header line.
+inline void print_rows(context& ctx, const std::string& name, const nlohmann::ordered_json& rows) {
+  using ojson = nlohmann::ordered_json;
+  if (ctx.format == output_format::json) {
+    ctx.out << rows.dump(2, ' ', false, ojson::error_handler_t::replace) << "\n";
+    return;
+  }
+  if (ctx.format == output_format::toon) {
+    ctx.out << sochdb::toon::encode(ojson{{name, rows}}) << "\n";
+    return;
+  }
+  // table: columns in first-seen order; cells are strings as they are, other JSON compact.
+  std::vector<std::string> cols;
+  for (auto& r : rows)
+    for (auto& [k, v] : r.items())
+      if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
+  auto cell = [](const ojson& r, const std::string& c) -> std::string {
+    if (!r.contains(c)) return "";
+    const ojson& v = r[c];
+    std::string s = v.is_string() ? v.get<std::string>()
+                                  : v.dump(-1, ' ', false, ojson::error_handler_t::replace);
+    for (auto& ch : s)
+      if (ch == '\n' || ch == '\t' || ch == '\r') ch = ' ';
+    return s;
+  };
+  std::vector<std::size_t> width(cols.size());
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    width[i] = cols[i].size();
+    for (auto& r : rows) width[i] = std::max(width[i], cell(r, cols[i]).size());
+  }
+  auto line = [&](auto get) {
+    std::string out;
+    for (std::size_t i = 0; i < cols.size(); ++i) {
+      std::string c = get(i);
+      out += c;
+      if (i + 1 < cols.size()) out += std::string(width[i] - c.size() + 2, ' ');
+    }
+    ctx.out << out << "\n";
+  };
+  line([&](std::size_t i) { return cols[i]; });
+  line([&](std::size_t i) { return std::string(width[i], '-'); });
+  for (auto& r : rows) line([&](std::size_t i) { return cell(r, cols[i]); });
+}
 
 }  // namespace sochdb_cli

@@ -10,6 +10,8 @@
 
 #include "cli.hpp"
 
+#include <sochdb/mcp/kv_tools.hpp>  // make_row: a key and its value as a result row
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -55,6 +57,12 @@ inline int cmd_get(context& ctx, const std::vector<std::string>& args) {
   auto db = open_db(ctx, "get", sochdb::sync_mode::full, false);
   auto v = db.get(p.positionals()[0]);
   if (!v) throw command_failed("not found: " + sochdb::printable_key(p.positionals()[0]));
+  if (ctx.format_set) {
+    print_rows(
+        ctx, "rows",
+        nlohmann::ordered_json::array({sochdb::mcp::detail::make_row(p.positionals()[0], *v)}));
+    return 0;
+  }
   ctx.out << *v << "\n";
   return 0;
 }
@@ -76,11 +84,16 @@ inline int cmd_scan(context& ctx, const std::vector<std::string>& args) {
   auto db = open_db(ctx, "scan", sochdb::sync_mode::full, false);
   auto order = p.has("--reverse") ? sochdb::scan_order::reverse : sochdb::scan_order::forward;
   long long n = 0;
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (auto [k, v] : db.scan_prefix_unchecked(prefix, order)) {
     if (limit >= 0 && n >= limit) break;
-    ctx.out << k << '\t' << v << '\n';
+    if (ctx.format_set)
+      rows.push_back(sochdb::mcp::detail::make_row(k, v));
+    else
+      ctx.out << k << '\t' << v << '\n';
     ++n;
   }
+  if (ctx.format_set) print_rows(ctx, "rows", rows);
   return 0;
 }
 
@@ -228,18 +241,21 @@ inline std::vector<command> kv_commands() {
        "example: sochdb --db ./db put user:1 Alice\n",
        cmd_put},
       {"get", "print the value of a key",
-       "usage: sochdb --db DIR get KEY\n\n"
+       "usage: sochdb --db DIR [--format toon|json|table] get KEY\n\n"
        "Prints the value of KEY and a newline. A missing key prints \"not found\" on stderr and\n"
-       "exits with status 1.\n\nexample: sochdb --db ./db get user:1\n",
+       "exits with status 1. With --format, prints a row {key, value} instead (a JSON-object\n"
+       "value's fields become columns).\n\nexample: sochdb --db ./db get user:1\n",
        cmd_get},
       {"del", "delete a key",
        "usage: sochdb --db DIR del KEY [--sync full|normal|off]\n\n"
        "Deletes KEY (deleting a missing key succeeds) and returns once durable.\n",
        cmd_del},
       {"scan", "list keys and values in key order",
-       "usage: sochdb --db DIR scan [PREFIX] [--reverse] [--limit N]\n\n"
+       "usage: sochdb --db DIR [--format toon|json|table] scan [PREFIX] [--reverse] [--limit N]\n\n"
        "Prints one KEY<TAB>VALUE line per key starting with PREFIX (all keys without one), in\n"
-       "key order (descending with --reverse), at most N with --limit.\n\n"
+       "key order (descending with --reverse), at most N with --limit. With --format, prints\n"
+       "the rows as a TOON table, a JSON array or an aligned table (JSON-object values have\n"
+       "their fields as columns).\n\n"
        "example: sochdb --db ./db scan user:\n",
        cmd_scan},
       {"stats", "show key counts, sizes, levels, WAL, cache and recovery statistics",

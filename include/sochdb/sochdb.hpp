@@ -13,3 +13,4 @@
 #include <sochdb/toon.hpp>
 #include <sochdb/graph.hpp>
 #include <sochdb/context.hpp>
+#include <sochdb/mcp.hpp>

@@ -4,6 +4,7 @@ help for every command, errors on stderr and nothing on stdout when a command fa
 
 usage: cli_test.py PATH_TO_SOCHDB
 """
+import json
 import subprocess
 import os
 import sys
@@ -43,7 +44,7 @@ def test_help_and_version():
 
 
 def test_usage_errors():
-    for args in (["frobnicate"], [], ["--bogus"], ["--format", "xml", "version"],
+    for args in (["frobnicate"], ["--bogus"], ["--format", "xml", "version"],
                  ["version", "extra"], ["help", "nope"], ["--db"]):
         rc, out, err = run(*args)
         check(rc == 2, f"{args} exits 2 (got {rc})")
@@ -199,6 +200,173 @@ def test_txn():
         check(rc == 1 and "max_key_size" in err, f"txn reports a bad key ({err[:80]!r})")
 
 
+def test_shell():
+    with tempfile.TemporaryDirectory() as tmp:
+        db = tmp + "/db"
+        rc, out, err = run("--db", db, stdin="")
+        check(rc == 0 and out == "" and err == "", f"shell on empty input ({rc}, {err!r})")
+        rc, out, err = run("--db", db, stdin="put user:1 'Alice Smith'\n# comment\n\nget user:1\n"
+                           "--format json get user:1\nquit\nput never x\n")
+        check(rc == 0 and out.startswith("Alice Smith\n") and '"value": "Alice Smith"' in out,
+              f"shell runs commands, quoting and per-line --format ({rc}, {out!r}, {err!r})")
+        rc, out, _ = run("--db", db, "get", "never")
+        check(rc == 1, "shell stops at quit")
+        rc, out, err = run("--db", db, stdin="get missing\nput a 1\n")
+        check(rc == 1 and "not found" in err and "line 1" in err, f"shell: a failure sets status 1 ({rc}, {err!r})")
+        check(run("--db", db, "get", "a")[1] == "1\n", "shell goes on after a failure")
+        rc, out, err = run("--db", db, stdin="frobnicate\n")
+        check(rc == 2 and "unknown command" in err, f"shell: usage error status 2 ({rc})")
+        rc, out, err = run("--db", db, stdin="put 'unterminated\n")
+        check(rc == 2 and "unterminated" in err, "shell: unterminated quote")
+        for cmd in ("batch", "txn", "mcp", "import - --as json"):
+            rc, out, err = run("--db", db, stdin=cmd + "\n")
+            check(rc == 2 and "not available in the shell" in err, f"shell refuses {cmd}")
+        rc, out, _ = run("--db", db, stdin="help\n")
+        check(rc == 0 and "quit" in out and "commands:" in out, "shell help")
+
+
+def test_formats():
+    with tempfile.TemporaryDirectory() as tmp:
+        db = tmp + "/db"
+        run("--db", db, "put", "u:1", '{"name":"Ann","age":30}')
+        run("--db", db, "put", "u:2", '{"name":"Ben","age":41}')
+        rc, out, _ = run("--db", db, "--format", "toon", "scan", "u:")
+        check(rc == 0 and out == 'rows[2]{key,name,age}:\n  "u:1",Ann,30\n  "u:2",Ben,41\n',
+              f"scan --format toon is one TOON table ({out!r})")
+        rc, out, _ = run("--db", db, "--format", "json", "scan", "u:")
+        check(rc == 0 and json.loads(out)[1] == {"key": "u:2", "name": "Ben", "age": 41},
+              f"scan --format json ({out!r})")
+        rc, out, _ = run("--db", db, "--format", "table", "scan", "u:")
+        check(rc == 0 and out.splitlines()[0].split() == ["key", "name", "age"] and
+              out.splitlines()[3].split() == ["u:2", "Ben", "41"], f"scan --format table ({out!r})")
+        rc, out, _ = run("--db", db, "--format", "json", "get", "u:1")
+        check(rc == 0 and json.loads(out) == [{"key": "u:1", "name": "Ann", "age": 30}], "get --format json")
+
+
+def test_batch_import_export():
+    with tempfile.TemporaryDirectory() as tmp:
+        db, copy = tmp + "/db", tmp + "/copy"
+        rc, out, err = run("--db", db, "batch", stdin="a:1\tone\na:2\ttwo words\nb:1\t\n")
+        check(rc == 0 and out == "" and "stored 3 keys in 1 commit" in err, f"batch ({rc}, {err!r})")
+        rc, out, _ = run("--db", db, "scan")
+        check(out == "a:1\tone\na:2\ttwo words\nb:1\t\n", f"batch stored the lines ({out!r})")
+        rc, out, err = run("--db", db, "batch", "--chunk", "1", stdin="c:1\tx\nc:2\ty\n")
+        check(rc == 0 and "in 2 commits" in err, "batch --chunk")
+        rc, out, err = run("--db", db, "batch", stdin="d:1\tok\nno tab here\n")
+        check(rc == 1 and "stdin:2" in err and "KEY<TAB>VALUE" in err, f"batch: malformed line ({err!r})")
+        check(run("--db", db, "get", "d:1")[0] == 1, "a malformed batch writes nothing")
+        rc, out, err = run("--db", db, "batch", "--delete", stdin="c:1\nc:2\n")
+        check(rc == 0 and run("--db", db, "get", "c:1")[0] == 1, "batch --delete")
+        # scan | batch round trip
+        rc, out, _ = run("--db", db, "scan", "a:")
+        rc, _, _ = run("--db", copy, "batch", stdin=out)
+        check(run("--db", copy, "get", "a:2")[1] == "two words\n", "scan | batch copies")
+        # export / import in every format, binary bytes included
+        run("--db", db, "put", "j:1", '{"x":[1,2]}')
+        for fmt in ("json", "jsonl", "toon"):
+            f = f"{tmp}/dump.{fmt}"
+            rc, out, err = run("--db", db, "export", "--to", f)
+            check(rc == 0 and "exported 4 records" in err, f"export {fmt} ({rc}, {err!r})")
+            target = f"{tmp}/imp-{fmt}"
+            rc, out, err = run("--db", target, "import", f)
+            check(rc == 0 and "imported 4 records" in err, f"import {fmt} ({rc}, {err!r})")
+            check(run("--db", target, "scan")[1] == run("--db", db, "scan")[1], f"{fmt} round trip")
+        rc, out, _ = run("--db", db, "export", "a:", "--as", "toon")
+        check(rc == 0 and out.startswith("rows[2]{key,value}:"), f"export to stdout as TOON ({out!r})")
+        rc, out, err = run("--db", tmp + "/stdin", "import", "-", "--as", "jsonl", "--prefix", "p/",
+                           stdin='{"key":"k","value":{"nested":true}}\n{"key_base64":"/w==","value_base64":"AAE="}\n')
+        check(rc == 0, f"import from stdin ({err!r})")
+        check(run("--db", tmp + "/stdin", "get", "p/k")[1] == '{"nested":true}\n', "non-string values stored as JSON")
+        rc, out, _ = run("--db", tmp + "/stdin", "export")
+        check('"key_base64":"cC//"' in out and '"value":"\\u0000\\u0001"' in out, f"bytes round trip as base64 ({out!r})")
+        # malformed files: exit 1 naming file and line, nothing written
+        bad_files = {
+            "bad1.jsonl": ('{"key":"a","value":"1"}\n{"key":"b"\n', "bad1.jsonl:2"),
+            "bad2.jsonl": ('{"key":"a","value":"1"}\n{"key":"b"}\n', "missing 'value'"),
+            "bad3.jsonl": ('{"key":"a","value":"1","extra":1}\n', "unknown member 'extra'"),
+            "bad4.json": ('{"key":"a","value":"1"}', "expected a JSON array"),
+            "bad5.json": ('[{"key":"a","value":"1"},', "not JSON"),
+            "bad6.toon": ('rows[2]{key,value}:\n  a,1\n', "line"),
+            "bad7.jsonl": ('{"key_base64":"!!","value":"x"}\n', "not valid base64"),
+            "bad8.json": ('[{"key":"","value":"x"}]', "empty key"),
+        }
+        for name, (content, what) in bad_files.items():
+            with open(f"{tmp}/{name}", "w") as fh:
+                fh.write(content)
+            rc, out, err = run("--db", tmp + "/bad", "import", f"{tmp}/{name}")
+            check(rc == 1 and what in err and out == "", f"import {name}: exit 1 with '{what}' ({rc}, {err!r})")
+        rc, out, _ = run("--db", tmp + "/bad", "scan")
+        check(out == "", "malformed imports wrote nothing")
+        rc, out, err = run("--db", db, "import", tmp + "/missing.json")
+        check(rc == 1 and "cannot open" in err, "import of a missing file")
+        for args in (["import"], ["import", "x.csv"], ["import", "-"], ["import", "a.json", "--as", "xml"],
+                     ["export", "--to", "x.bin"], ["batch", "extra"], ["batch", "--chunk", "-1"]):
+            rc, out, err = run("--db", db, *args)
+            check(rc == 2 and out == "", f"{args} is a usage error ({rc}, {err!r})")
+
+
+def test_import_fvecs():
+    import struct
+    with tempfile.TemporaryDirectory() as tmp:
+        db = tmp + "/db"
+        vecs = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]
+        with open(tmp + "/base.fvecs", "wb") as f:
+            for v in vecs:
+                f.write(struct.pack("<i", 4) + struct.pack("<4f", *v))
+        rc, out, err = run("--db", db, "collection", "create", "vecs", "--dim", "4")
+        check(rc == 0, f"collection create for fvecs ({err!r})")
+        rc, out, err = run("--db", db, "import", tmp + "/base.fvecs", "--collection", "vecs", "--chunk", "2")
+        check(rc == 0 and "imported 3 vectors of dimension 4" in err and "in 2 commits" in err,
+              f"import .fvecs into a collection ({rc}, {err!r})")
+        rc, out, err = run("--db", db, "--format", "json", "collection", "search", "vecs", "--vector", "[0,1,0,0]", "-k", "1")
+        check(rc == 0 and '"v1"' in out, f"imported vectors are searchable ({rc}, {out!r}, {err!r})")
+        with open(tmp + "/trunc.fvecs", "wb") as f:
+            f.write(struct.pack("<i", 4) + struct.pack("<2f", 1, 2))
+        rc, out, err = run("--db", db, "import", tmp + "/trunc.fvecs", "--collection", "vecs")
+        check(rc == 1 and "trunc.fvecs" in err, f"truncated .fvecs: exit 1 naming the file ({rc}, {err!r})")
+        with open(tmp + "/d3.fvecs", "wb") as f:
+            f.write(struct.pack("<i", 3) + struct.pack("<3f", 1, 2, 3))
+        rc, out, err = run("--db", db, "import", tmp + "/d3.fvecs", "--collection", "vecs")
+        check(rc == 1 and "dimension" in err, f"dimension mismatch: exit 1 ({rc}, {err!r})")
+        rc, out, err = run("--db", db, "import", tmp + "/base.fvecs", "--collection", "nope")
+        check(rc == 1 and "nope" in err, f"missing collection: exit 1 ({rc}, {err!r})")
+        rc, out, err = run("--db", db, "import", tmp + "/base.fvecs")
+        check(rc == 2 and "--collection" in err, "fvecs without --collection is a usage error")
+        with open(tmp + "/r.jsonl", "w") as f:
+            f.write('{"key":"a","value":"b"}\n')
+        rc, out, err = run("--db", db, "import", tmp + "/r.jsonl", "--collection", "vecs")
+        check(rc == 2, "--collection with a JSONL file is a usage error")
+
+
+def test_mcp():
+    """The MCP server from a plain pipe (the SDK client test in tests/mcp covers the protocol)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = tmp + "/db"
+        lines = [
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+             "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                        "clientInfo": {"name": "py", "version": "1"}}},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+             "params": {"name": "sochdb_put", "arguments": {"path": "k:1", "value": "v"}}},
+            {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+             "params": {"name": "sochdb_get", "arguments": {"path": "k:1", "format": "json"}}},
+        ]
+        stdin = "\n".join(json.dumps(l) for l in lines) + "\n{broken\n"
+        rc, out, err = run("--db", db, "mcp", stdin=stdin)
+        replies = [json.loads(l) for l in out.splitlines()]
+        check(rc == 0 and len(replies) == 4, f"mcp answers every request ({rc}, {out!r})")
+        if len(replies) == 4:
+            check(replies[0]["result"]["protocolVersion"] == "2025-06-18", "mcp initialize")
+            check(replies[2]["result"]["structuredContent"]["value"] == "v", "mcp put then get")
+            check(replies[3]["error"]["code"] == -32700, "mcp parse error")
+        check("initialize" in err, "mcp logs to stderr")
+        rc, out, err = run("--db", db, "mcp", "--quiet", stdin="")
+        check(rc == 0 and out == "" and err == "", "mcp --quiet on empty input")
+        rc, out, err = run("mcp", stdin="")
+        check(rc == 2 and "--db" in err, "mcp needs --db")
+        rc, out, err = run("--db", db, "mcp", "extra", stdin="")
+        check(rc == 2, "mcp takes no arguments")
 def test_collection():
     import json
     with tempfile.TemporaryDirectory() as tmp:
@@ -266,6 +434,11 @@ def test_collection():
 
 test_help_and_version()
 test_usage_errors()
+test_shell()
+test_formats()
+test_batch_import_export()
+test_mcp()
+test_import_fvecs()
 test_kv()
 test_lsm()
 test_simd()
