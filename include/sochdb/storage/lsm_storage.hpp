@@ -944,7 +944,6 @@ class lsm_storage {
     try {
       install(e, metas, [&] {
         imm_.pop_front();
-        ++flushed_switches_;
         gc_dropped_ += dropped;
       });
     } catch (const std::exception&) {
@@ -961,6 +960,12 @@ class lsm_storage {
     }
     // The WAL the memtable covered is no longer needed: its flush is durable in the manifest.
     remove_wal_below(job.next_log);
+    {
+      // Counted only now, so that checkpoint() returns after the covered segments are gone.
+      std::lock_guard lk(write_mu_);
+      ++flushed_switches_;
+      stall_cv_.notify_all();
+    }
     wake_compaction();
     return true;
   }
