@@ -702,7 +702,8 @@ int main(int argc, char** argv) {
     } else if (a.rfind("--isa=", 0) == 0) {
       only = a.substr(6);
     } else {
-      std::cerr << "usage: kernel_bench [--quick] [--isa=NAME] [--no-bandwidth] [--table-to-stderr]\n";
+      std::cerr
+          << "usage: kernel_bench [--quick] [--isa=NAME] [--no-bandwidth] [--table-to-stderr]\n";
       return 2;
     }
   }

@@ -121,9 +121,12 @@ rss_info read_rss() {
   char line[256];
   while (std::fgets(line, sizeof line, f)) {
     unsigned long kb = 0;
-    if (std::sscanf(line, "VmRSS: %lu kB", &kb) == 1) r.rss = kb * 1024;
-    else if (std::sscanf(line, "RssAnon: %lu kB", &kb) == 1) r.anon = kb * 1024;
-    else if (std::sscanf(line, "RssFile: %lu kB", &kb) == 1) r.file = kb * 1024;
+    if (std::sscanf(line, "VmRSS: %lu kB", &kb) == 1)
+      r.rss = kb * 1024;
+    else if (std::sscanf(line, "RssAnon: %lu kB", &kb) == 1)
+      r.anon = kb * 1024;
+    else if (std::sscanf(line, "RssFile: %lu kB", &kb) == 1)
+      r.file = kb * 1024;
   }
   std::fclose(f);
   return r;
@@ -138,7 +141,8 @@ struct adapter {
   virtual ~adapter() = default;
   virtual void build(const float* x, std::size_t n, std::size_t threads) = 0;
   virtual void prepare(std::size_t /*ef*/) {}
-  virtual void search(const float* q, std::size_t k, std::size_t ef, std::vector<std::int64_t>& out) = 0;
+  virtual void search(const float* q, std::size_t k, std::size_t ef,
+                      std::vector<std::int64_t>& out) = 0;
 };
 
 template <class Metric, class Quantizer>
@@ -159,20 +163,24 @@ struct sochdb_hnsw : adapter {
   }
   void build(const float* x, std::size_t n, std::size_t threads) override {
     // Sized like hnswlib's max_elements: the first segment holds all n records.
-    vec::hnsw_options o{.dimension = d, .m = c.M, .ef_construction = c.ef_construction, .capacity = n};
+    vec::hnsw_options o{
+        .dimension = d, .m = c.M, .ef_construction = c.ef_construction, .capacity = n};
     if constexpr (std::is_same_v<Quantizer, vec::no_quantizer>) {
       idx.emplace(o);
     } else if constexpr (std::is_same_v<Quantizer, vec::sq8>) {
       idx.emplace(o, vec::sq8({.dimension = d, .metric = Metric::kind}));
     } else {
-      idx.emplace(o, vec::pq({.dimension = d, .m = params["pq_m"].get<std::size_t>(),
-                              .metric = Metric::kind, .iterations = 10}));
+      idx.emplace(o, vec::pq({.dimension = d,
+                              .m = params["pq_m"].get<std::size_t>(),
+                              .metric = Metric::kind,
+                              .iterations = 10}));
     }
     std::vector<vec::label_t> labels(n);
     for (std::size_t i = 0; i < n; ++i) labels[i] = i;
     idx->add(x, labels.data(), n, threads);
   }
-  void search(const float* q, std::size_t k, std::size_t ef, std::vector<std::int64_t>& out) override {
+  void search(const float* q, std::size_t k, std::size_t ef,
+              std::vector<std::int64_t>& out) override {
     idx->search({q, d}, k, res, {.ef = ef});
     out.resize(res.size());
     for (std::size_t i = 0; i < res.size(); ++i) out[i] = static_cast<std::int64_t>(res[i].label);
@@ -201,15 +209,16 @@ struct sochdb_vamana : adapter {
     fs.create_directories(c.vamana_dir);
     std::vector<vec::label_t> labels(n);
     for (std::size_t i = 0; i < n; ++i) labels[i] = i;
-    vec::vamana_options o{.dimension = d, .r = c.R, .l_build = c.L_build, .alpha = c.alpha,
-                          .build_threads = threads};
+    vec::vamana_options o{
+        .dimension = d, .r = c.R, .l_build = c.L_build, .alpha = c.alpha, .build_threads = threads};
     vec::vamana_index<Metric>::write_built(fs, path, o, x, labels.data(), n,
                                            vec::default_vamana_pq(d, Metric::kind));
     idx.emplace(vec::vamana_index<Metric>::open(fs, path));
     params["file_bytes"] = fs.file_size(path);
     params["file"] = path;
   }
-  void search(const float* q, std::size_t k, std::size_t ef, std::vector<std::int64_t>& out) override {
+  void search(const float* q, std::size_t k, std::size_t ef,
+              std::vector<std::int64_t>& out) override {
     idx->search({q, d}, k, res, {.ef = ef});
     out.resize(res.size());
     for (std::size_t i = 0; i < res.size(); ++i) out[i] = static_cast<std::int64_t>(res[i].label);
@@ -304,10 +313,13 @@ struct faiss_adapter : adapter {
   faiss_adapter(const config& c, std::size_t dim) : d(dim) {
     library = "faiss_sse2";
     index = "IndexHNSWFlat";
-    params = {{"M", c.M}, {"ef_construction", c.ef_construction}, {"note", "Debian build, baseline SSE2: a lower bound"}};
+    params = {{"M", c.M},
+              {"ef_construction", c.ef_construction},
+              {"note", "Debian build, baseline SSE2: a lower bound"}};
     normalize = c.metric == "cosine";
-    idx = std::make_unique<faiss::IndexHNSWFlat>(static_cast<int>(d), static_cast<int>(c.M),
-                                                 c.metric == "l2" ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT);
+    idx = std::make_unique<faiss::IndexHNSWFlat>(
+        static_cast<int>(d), static_cast<int>(c.M),
+        c.metric == "l2" ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT);
     idx->hnsw.efConstruction = static_cast<int>(c.ef_construction);
   }
   void build(const float* x, std::size_t n, std::size_t threads) override {
@@ -434,18 +446,20 @@ run_result run_queries(adapter& a, const vec::matrix<float>& q, const vec::matri
 }
 
 void usage() {
-  std::fprintf(stderr,
-               "usage: vector_bench (--base B.fvecs --queries Q.fvecs [--groundtruth G.ivecs] | --fmnist [DIR] |\n"
-               "                     --synthetic NxD) [--metric l2|ip|cosine]\n"
-               "                    [--index flat|hnsw|hnsw-sq8|hnsw-pq|vamana-pq[,...]] [--M 16]\n"
-               "                    [--ef-construction 200] [--ef-search 10,16,...] [--k 10]\n"
-               "                    [--build-threads 2] [--threads 1] [--compare hnswlib,faiss,usearch]\n"
-               "                    [--repeat 3] [--nq 1000] [--pq-m M] [--filter 0.1,0.01]\n"
-               "                    [--delete 0.2] [--save DIR] [--R 64] [--L-build 100] [--alpha 1.2]\n"
-               "                    [--vamana-dir DIR]\n"
-               "       vector_bench --open-vamana FILE --queries Q.fvecs --groundtruth G.ivecs\n"
-               "                    [--metric l2|cosine] [--ef-search ...]  (resident memory of a\n"
-               "                    mapped Vamana index in a fresh process)\n");
+  std::fprintf(
+      stderr,
+      "usage: vector_bench (--base B.fvecs --queries Q.fvecs [--groundtruth G.ivecs] | --fmnist "
+      "[DIR] |\n"
+      "                     --synthetic NxD) [--metric l2|ip|cosine]\n"
+      "                    [--index flat|hnsw|hnsw-sq8|hnsw-pq|vamana-pq[,...]] [--M 16]\n"
+      "                    [--ef-construction 200] [--ef-search 10,16,...] [--k 10]\n"
+      "                    [--build-threads 2] [--threads 1] [--compare hnswlib,faiss,usearch]\n"
+      "                    [--repeat 3] [--nq 1000] [--pq-m M] [--filter 0.1,0.01]\n"
+      "                    [--delete 0.2] [--save DIR] [--R 64] [--L-build 100] [--alpha 1.2]\n"
+      "                    [--vamana-dir DIR]\n"
+      "       vector_bench --open-vamana FILE --queries Q.fvecs --groundtruth G.ivecs\n"
+      "                    [--metric l2|cosine] [--ef-search ...]  (resident memory of a\n"
+      "                    mapped Vamana index in a fresh process)\n");
   std::exit(2);
 }
 
@@ -457,29 +471,52 @@ config parse(int argc, char** argv) {
       if (i + 1 >= argc) usage();
       return argv[++i];
     };
-    if (a == "--base") c.base = next();
-    else if (a == "--queries") c.queries = next();
-    else if (a == "--groundtruth") c.groundtruth = next();
-    else if (a == "--metric") c.metric = next();
-    else if (a == "--index") c.indexes = parse_names(next());
-    else if (a == "--M") c.M = std::stoul(next());
-    else if (a == "--ef-construction") c.ef_construction = std::stoul(next());
-    else if (a == "--ef-search") c.ef_search = parse_list(next());
-    else if (a == "--k") c.k = std::stoul(next());
-    else if (a == "--build-threads") c.build_threads = std::stoul(next());
-    else if (a == "--threads") c.threads = std::stoul(next());
-    else if (a == "--compare") c.compare = parse_names(next());
-    else if (a == "--repeat") c.repeat = std::stoul(next());
-    else if (a == "--nq") c.nq = std::stoul(next());
-    else if (a == "--pq-m") c.pq_m = std::stoul(next());
-    else if (a == "--filter") c.filter = parse_doubles(next());
-    else if (a == "--delete") c.delete_fraction = std::stod(next());
-    else if (a == "--save") c.save_dir = next();
-    else if (a == "--R") c.R = std::stoul(next());
-    else if (a == "--L-build") c.L_build = std::stoul(next());
-    else if (a == "--alpha") c.alpha = std::stof(next());
-    else if (a == "--vamana-dir") c.vamana_dir = next();
-    else if (a == "--open-vamana") c.open_vamana = next();
+    if (a == "--base")
+      c.base = next();
+    else if (a == "--queries")
+      c.queries = next();
+    else if (a == "--groundtruth")
+      c.groundtruth = next();
+    else if (a == "--metric")
+      c.metric = next();
+    else if (a == "--index")
+      c.indexes = parse_names(next());
+    else if (a == "--M")
+      c.M = std::stoul(next());
+    else if (a == "--ef-construction")
+      c.ef_construction = std::stoul(next());
+    else if (a == "--ef-search")
+      c.ef_search = parse_list(next());
+    else if (a == "--k")
+      c.k = std::stoul(next());
+    else if (a == "--build-threads")
+      c.build_threads = std::stoul(next());
+    else if (a == "--threads")
+      c.threads = std::stoul(next());
+    else if (a == "--compare")
+      c.compare = parse_names(next());
+    else if (a == "--repeat")
+      c.repeat = std::stoul(next());
+    else if (a == "--nq")
+      c.nq = std::stoul(next());
+    else if (a == "--pq-m")
+      c.pq_m = std::stoul(next());
+    else if (a == "--filter")
+      c.filter = parse_doubles(next());
+    else if (a == "--delete")
+      c.delete_fraction = std::stod(next());
+    else if (a == "--save")
+      c.save_dir = next();
+    else if (a == "--R")
+      c.R = std::stoul(next());
+    else if (a == "--L-build")
+      c.L_build = std::stoul(next());
+    else if (a == "--alpha")
+      c.alpha = std::stof(next());
+    else if (a == "--vamana-dir")
+      c.vamana_dir = next();
+    else if (a == "--open-vamana")
+      c.open_vamana = next();
     else if (a == "--fmnist") {
       c.fmnist = true;
       c.fmnist_dir = "/usr/share/datasets/fashion-mnist";
@@ -495,12 +532,13 @@ config parse(int argc, char** argv) {
     }
   }
   if (!c.open_vamana.empty() && (c.queries.empty() || c.groundtruth.empty())) usage();
-  if (c.open_vamana.empty() && !c.fmnist && c.synth_n == 0 && (c.base.empty() || c.queries.empty())) usage();
+  if (c.open_vamana.empty() && !c.fmnist && c.synth_n == 0 && (c.base.empty() || c.queries.empty()))
+    usage();
   return c;
 }
 
-sochdb_bench::reporter g_report({"library", "index", "experiment", "ef_search", "recall_at_k", "qps",
-                                 "p50_us", "p99_us", "build_s", "bytes_per_vector"});
+sochdb_bench::reporter g_report({"library", "index", "experiment", "ef_search", "recall_at_k",
+                                 "qps", "p50_us", "p99_us", "build_s", "bytes_per_vector"});
 
 json row(const adapter& a, std::size_t ef, const run_result& r) {
   json j;
@@ -546,7 +584,8 @@ void run_filtered(const config& c, const vec::matrix<float>& base, const vec::ma
     std::vector<vec::neighbor> res;
     for (std::size_t i = 0; i < q.rows; ++i) {
       flat.search({q.row(i), d}, c.k, res, {}, pass);
-      for (std::size_t j = 0; j < res.size(); ++j) gt.data[i * c.k + j] = static_cast<std::int32_t>(res[j].label);
+      for (std::size_t j = 0; j < res.size(); ++j)
+        gt.data[i * c.k + j] = static_cast<std::int32_t>(res[j].label);
     }
     struct flat_a : adapter {
       vec::flat_index<Metric>* f;
@@ -554,7 +593,8 @@ void run_filtered(const config& c, const vec::matrix<float>& base, const vec::ma
       std::size_t d;
       std::vector<vec::neighbor> r;
       void build(const float*, std::size_t, std::size_t) override {}
-      void search(const float* qq, std::size_t k, std::size_t, std::vector<std::int64_t>& out) override {
+      void search(const float* qq, std::size_t k, std::size_t,
+                  std::vector<std::int64_t>& out) override {
         f->search({qq, d}, k, r, {}, [this](vec::label_t l) { return p(l); });
         out.resize(r.size());
         for (std::size_t i = 0; i < r.size(); ++i) out[i] = static_cast<std::int64_t>(r[i].label);
@@ -571,7 +611,8 @@ void run_filtered(const config& c, const vec::matrix<float>& base, const vec::ma
       std::size_t d;
       std::vector<vec::neighbor> r;
       void build(const float*, std::size_t, std::size_t) override {}
-      void search(const float* qq, std::size_t k, std::size_t ef, std::vector<std::int64_t>& out) override {
+      void search(const float* qq, std::size_t k, std::size_t ef,
+                  std::vector<std::int64_t>& out) override {
         h->search({qq, d}, k, r, {.ef = ef}, [this](vec::label_t l) { return p(l); });
         out.resize(r.size());
         for (std::size_t i = 0; i < r.size(); ++i) out[i] = static_cast<std::int64_t>(r[i].label);
@@ -619,14 +660,16 @@ void run_delete(const config& c, const vec::matrix<float>& base, const vec::matr
     std::size_t d;
     std::vector<vec::neighbor> r;
     void build(const float*, std::size_t, std::size_t) override {}
-    void search(const float* qq, std::size_t k, std::size_t ef, std::vector<std::int64_t>& out) override {
+    void search(const float* qq, std::size_t k, std::size_t ef,
+                std::vector<std::int64_t>& out) override {
       h->search({qq, d}, k, r, {.ef = ef});
       out.resize(r.size());
       for (std::size_t i = 0; i < r.size(); ++i) out[i] = static_cast<std::int64_t>(r[i].label);
     }
   };
   const std::size_t h0 = heap_in_use();
-  vec::hnsw_index<Metric> h({.dimension = d, .m = c.M, .ef_construction = c.ef_construction, .capacity = n});
+  vec::hnsw_index<Metric> h(
+      {.dimension = d, .m = c.M, .ef_construction = c.ef_construction, .capacity = n});
   h.add(base.data.data(), labels.data(), n, c.build_threads);
   const std::size_t fresh_bytes = heap_in_use() - h0;
   hnsw_a a;
@@ -703,7 +746,8 @@ void run_save(const config& c, const vec::matrix<float>& base, const vec::matrix
   std::size_t same = 0;
   for (std::size_t i = 0; i < q.rows; ++i) {
     auto a = h.search({q.row(i), d}, c.k, {.ef = 64});
-    same += (a == loaded.search({q.row(i), d}, c.k, {.ef = 64})) && (a == mapped.search({q.row(i), d}, c.k, {.ef = 64}));
+    same += (a == loaded.search({q.row(i), d}, c.k, {.ef = 64})) &&
+            (a == mapped.search({q.row(i), d}, c.k, {.ef = 64}));
   }
   json j;
   j["library"] = "sochdb";
@@ -747,7 +791,8 @@ int open_vamana(const config& c) {
     std::size_t d;
     std::vector<vec::neighbor> r;
     void build(const float*, std::size_t, std::size_t) override {}
-    void search(const float* qq, std::size_t k, std::size_t ef, std::vector<std::int64_t>& out) override {
+    void search(const float* qq, std::size_t k, std::size_t ef,
+                std::vector<std::int64_t>& out) override {
       v->search({qq, d}, k, r, {.ef = ef});
       out.resize(r.size());
       for (std::size_t i = 0; i < r.size(); ++i) out[i] = static_cast<std::int64_t>(r[i].label);
@@ -771,8 +816,10 @@ int open_vamana(const config& c) {
     j["experiment"] = "vamana-open";
     j["n"] = n;
     j["index_heap_bytes_per_vector"] = a.bytes_per_vector;
-    j["rss_anon_growth_per_vector"] = (static_cast<double>(r2.anon) - static_cast<double>(r0.anon)) / static_cast<double>(n);
-    j["rss_file_per_vector"] = (static_cast<double>(r2.file) - static_cast<double>(r0.file)) / static_cast<double>(n);
+    j["rss_anon_growth_per_vector"] =
+        (static_cast<double>(r2.anon) - static_cast<double>(r0.anon)) / static_cast<double>(n);
+    j["rss_file_per_vector"] =
+        (static_cast<double>(r2.file) - static_cast<double>(r0.file)) / static_cast<double>(n);
     j["rss_after_open"] = r1.rss;
     j["rss_after_sweep"] = r2.rss;
     j["rss_before_open"] = r0.rss;
@@ -826,20 +873,28 @@ int main(int argc, char** argv) {
     gt = vec::read_ivecs(fs, c.groundtruth, queries.rows);
   } else {
     stopwatch sw;
-    if (c.metric == "l2") gt = vec::ground_truth<simd::l2<>>(base.data.data(), n, queries.data.data(), queries.rows, d, c.k);
-    else if (c.metric == "ip") gt = vec::ground_truth<simd::inner_product<>>(base.data.data(), n, queries.data.data(), queries.rows, d, c.k);
-    else gt = vec::ground_truth<simd::cosine>(base.data.data(), n, queries.data.data(), queries.rows, d, c.k);
+    if (c.metric == "l2")
+      gt = vec::ground_truth<simd::l2<>>(base.data.data(), n, queries.data.data(), queries.rows, d,
+                                         c.k);
+    else if (c.metric == "ip")
+      gt = vec::ground_truth<simd::inner_product<>>(base.data.data(), n, queries.data.data(),
+                                                    queries.rows, d, c.k);
+    else
+      gt = vec::ground_truth<simd::cosine>(base.data.data(), n, queries.data.data(), queries.rows,
+                                           d, c.k);
     std::fprintf(stderr, "ground truth (flat index, exact): %.2f s\n", sw.seconds());
   }
   if (gt.dim < c.k) {
-    std::fprintf(stderr, "vector_bench: ground truth has %zu neighbours per query, k = %zu\n", gt.dim, c.k);
+    std::fprintf(stderr, "vector_bench: ground truth has %zu neighbours per query, k = %zu\n",
+                 gt.dim, c.k);
     return 1;
   }
   if (gt.dim > c.k) {  // keep the first k columns
     vec::matrix<std::int32_t> g2;
     g2.rows = gt.rows;
     g2.dim = c.k;
-    for (std::size_t i = 0; i < gt.rows; ++i) g2.data.insert(g2.data.end(), gt.row(i), gt.row(i) + c.k);
+    for (std::size_t i = 0; i < gt.rows; ++i)
+      g2.data.insert(g2.data.end(), gt.row(i), gt.row(i) + c.k);
     gt = std::move(g2);
   }
 
@@ -933,9 +988,12 @@ int main(int argc, char** argv) {
     }
   }
   libs.clear();
-  if (c.metric == "l2") experiments<simd::l2<>>(c, base, queries, gt);
-  else if (c.metric == "ip") experiments<simd::inner_product<>>(c, base, queries, gt);
-  else experiments<simd::cosine>(c, base, queries, gt);
+  if (c.metric == "l2")
+    experiments<simd::l2<>>(c, base, queries, gt);
+  else if (c.metric == "ip")
+    experiments<simd::inner_product<>>(c, base, queries, gt);
+  else
+    experiments<simd::cosine>(c, base, queries, gt);
   g_report.print_table();
   return 0;
 }

@@ -63,8 +63,10 @@ inline std::string gunzip_file(const std::string& path) {
 /// Fashion-MNIST the ann-benchmarks way.
 inline void load_fmnist(const std::string& dir, sochdb::vector::matrix<float>& base,
                         sochdb::vector::matrix<float>& queries, std::size_t nq = 1000) {
-  base = sochdb::vector::parse_idx(gunzip_file(dir + "/train-images-idx3-ubyte.gz"), "train-images");
-  queries = sochdb::vector::parse_idx(gunzip_file(dir + "/t10k-images-idx3-ubyte.gz"), "t10k-images", nq);
+  base =
+      sochdb::vector::parse_idx(gunzip_file(dir + "/train-images-idx3-ubyte.gz"), "train-images");
+  queries =
+      sochdb::vector::parse_idx(gunzip_file(dir + "/t10k-images-idx3-ubyte.gz"), "t10k-images", nq);
 }
 #endif
 

@@ -408,8 +408,10 @@ inline std::vector<command> io_commands() {
        "example: sochdb --db ./db scan user: | sochdb --db ./copy batch\n",
        cmd_batch},
       {"import", "load records from a JSON, JSONL or TOON file",
-       "usage: sochdb --db DIR import FILE|- [--as json|jsonl|toon|fvecs] [--prefix P] [--chunk N]\n"
-       "                                    [--sync full|normal|off] [--collection NAME [--ns NS]]\n\n"
+       "usage: sochdb --db DIR import FILE|- [--as json|jsonl|toon|fvecs] [--prefix P] [--chunk "
+       "N]\n"
+       "                                    [--sync full|normal|off] [--collection NAME [--ns "
+       "NS]]\n\n"
        "Loads {\"key\": K, \"value\": V} records: a JSON array (.json), one per line (.jsonl,\n"
        ".ndjson) or a TOON table rows[N]{key,value}: (.toon); --as overrides the extension and\n"
        "is required for stdin (-). V may be any JSON (non-strings are stored as compact JSON);\n"

@@ -59,12 +59,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (count <= 16) {
       for (std::uint32_t i = 0; i < count; ++i) {
         char* e = fixed.data() + 32 + 32 * i;
-        const std::uint64_t off = sochdb::decode_fixed64(e + 8), len = sochdb::decode_fixed64(e + 16);
+        const std::uint64_t off = sochdb::decode_fixed64(e + 8),
+                            len = sochdb::decode_fixed64(e + 16);
         if (off <= fixed.size() && len <= fixed.size() - off)
-          sochdb::encode_fixed32(e + 24, sochdb::checksum32(std::string_view(fixed).substr(off, len)));
+          sochdb::encode_fixed32(e + 24,
+                                 sochdb::checksum32(std::string_view(fixed).substr(off, len)));
       }
       sochdb::encode_fixed64(fixed.data() + 16, fixed.size());
-      sochdb::encode_fixed32(fixed.data() + 572, sochdb::checksum32(std::string_view(fixed).substr(0, 572)));
+      sochdb::encode_fixed32(fixed.data() + 572,
+                             sochdb::checksum32(std::string_view(fixed).substr(0, 572)));
       sochdb::write_file(fs, "/f/x.idx", fixed);
       all(fs);
     }

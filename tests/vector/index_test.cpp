@@ -59,7 +59,8 @@ TEST_CASE_TEMPLATE("flat_index is exact", Metric, simd::l2<>, simd::inner_produc
     auto res = flat.search({qi, d}, 10);
     REQUIRE(res.size() == 10);
     std::vector<std::pair<double, vec::label_t>> all;
-    for (std::size_t j = 0; j < n; ++j) all.push_back({exact(Metric::kind, qi, x.data() + j * d, d), 1000 + j});
+    for (std::size_t j = 0; j < n; ++j)
+      all.push_back({exact(Metric::kind, qi, x.data() + j * d, d), 1000 + j});
     std::sort(all.begin(), all.end());
     for (std::size_t j = 0; j < 10; ++j) {
       CHECK(std::abs(res[j].distance - all[j].first) <= 1e-3 * (1 + std::abs(all[j].first)));
@@ -100,11 +101,13 @@ TEST_CASE("flat_index: add, update, remove, filter, save and load") {
   CHECK(back.size() == 499);
   for (std::size_t i = 0; i < 20; ++i)
     CHECK(back.search({x.data() + i * d, d}, 5) == flat.search({x.data() + i * d, d}, 5));
-  CHECK_THROWS_AS(vec::flat_index<simd::inner_product<>>::load(fs, "/db/flat.idx"), sochdb::invalid_argument);
+  CHECK_THROWS_AS(vec::flat_index<simd::inner_product<>>::load(fs, "/db/flat.idx"),
+                  sochdb::invalid_argument);
   CHECK_THROWS_AS(vec::hnsw_index<>::load(fs, "/db/flat.idx"), sochdb::invalid_argument);
 }
 
-TEST_CASE_TEMPLATE("hnsw_index recall on every metric", Metric, simd::l2<>, simd::inner_product<>, simd::cosine) {
+TEST_CASE_TEMPLATE("hnsw_index recall on every metric", Metric, simd::l2<>, simd::inner_product<>,
+                   simd::cosine) {
   const auto x = data(n, d, 1), q = data(nq, d, 2);
   const auto labels = iota_labels(n);
   vec::flat_index<Metric> flat({.dimension = d});
@@ -121,7 +124,10 @@ TEST_CASE_TEMPLATE("hnsw_index recall on every metric", Metric, simd::l2<>, simd
   auto res = h.search({q.data(), d}, 5);
   for (auto& e : res) {
     auto v = h.get(e.label);
-    CHECK(e.distance == doctest::Approx(flat.search({q.data(), d}, n, {}, [&](vec::label_t l) { return l == e.label; })[0].distance).epsilon(1e-4));
+    CHECK(e.distance == doctest::Approx(flat.search({q.data(), d}, n, {},
+                                                    [&](vec::label_t l) { return l == e.label; })[0]
+                                            .distance)
+                            .epsilon(1e-4));
     (void)v;
   }
 }
@@ -140,7 +146,7 @@ TEST_CASE_TEMPLATE("quantized hnsw_index re-ranks to high recall", Q, vec::sq8, 
   }();
   vec::hnsw_index<simd::l2<>, Q> h({.dimension = d, .m = 12, .ef_construction = 100}, quant);
   CHECK_THROWS_AS(h.add(1, {x.data(), d}), sochdb::invalid_argument);  // untrained
-  h.add(x.data(), labels.data(), n, 2);                                  // trains on the batch
+  h.add(x.data(), labels.data(), n, 2);                                // trains on the batch
   CHECK(h.is_trained());
   const double r = recall(h, flat, q, nq, d, 10, {.ef = 96, .rerank = 96});
   MESSAGE("recall@10 ef 96 with re-ranking: " << r);
@@ -149,7 +155,8 @@ TEST_CASE_TEMPLATE("quantized hnsw_index re-ranks to high recall", Q, vec::sq8, 
   auto res = h.search({q.data(), d}, 3, {.ef = 64});
   for (auto& e : res) {
     auto v = h.get(e.label);
-    CHECK(e.distance == doctest::Approx(exact(simd::metric_kind::l2, q.data(), v.data(), d)).epsilon(1e-3));
+    CHECK(e.distance ==
+          doctest::Approx(exact(simd::metric_kind::l2, q.data(), v.data(), d)).epsilon(1e-3));
   }
   sochdb::memory_fs fs;
   fs.create_directories("/db");
@@ -177,7 +184,8 @@ TEST_CASE("hnsw_index filtered search keeps recall at 10% and 1% selectivity") {
     CHECK(r >= 0.95);
     for (auto& e : h.search({q.data(), d}, 10, {.ef = 64}, f)) CHECK(f(e.label));
     // Forcing the graph walk (no exact-scan fallback) still respects the filter.
-    for (auto& e : h.search({q.data(), d}, 10, {.ef = 64, .brute_force_below = 1}, f)) CHECK(f(e.label));
+    for (auto& e : h.search({q.data(), d}, 10, {.ef = 64, .brute_force_below = 1}, f))
+      CHECK(f(e.label));
   }
   // A filter nothing passes.
   CHECK(h.search({q.data(), d}, 10, {}, [](vec::label_t) { return false; }).empty());
@@ -210,7 +218,8 @@ TEST_CASE("hnsw_index delete 20%, compact, re-insert: recall and memory") {
   h.compact(2);
   CHECK(h.stats().deleted == 0);
   const std::size_t mem_after = h.stats().memory_bytes;
-  MESSAGE("memory fresh " << mem_fresh << ", with tombstones " << mem_before << ", compacted " << mem_after);
+  MESSAGE("memory fresh " << mem_fresh << ", with tombstones " << mem_before << ", compacted "
+                          << mem_after);
   CHECK(mem_after < mem_before * 0.85);
   CHECK(recall(h, flat, q, nq, d, 10, {.ef = 48}, not_victim) >= 0.9);
   std::vector<float> again;
@@ -317,7 +326,8 @@ TEST_CASE("damaged and truncated index files are rejected") {
     // Every flipped bit is caught: checksums cover every byte, and padding must be zero.
     MESSAGE(path << ": " << rejected << " of " << tried << " damaged copies rejected");
     CHECK(rejected == tried);
-    for (std::size_t len : {std::size_t{0}, std::size_t{10}, std::size_t{100}, good.size() / 2, good.size() - 1}) {
+    for (std::size_t len :
+         {std::size_t{0}, std::size_t{10}, std::size_t{100}, good.size() / 2, good.size() - 1}) {
       sochdb::write_file(fs, "/db/short.idx", good.substr(0, len));
       CHECK_THROWS_AS((void)vec::hnsw_index<>::load(fs, "/db/short.idx"), sochdb::error);
       CHECK_THROWS_AS((void)vec::flat_index<>::load(fs, "/db/short.idx"), sochdb::error);
@@ -354,8 +364,10 @@ TEST_CASE("hnsw_index concurrent insert and search" * doctest::test_suite("concu
       h.search({qq, d}, 5, out, {.ef = 32});
       for (std::size_t j = 0; j < out.size(); ++j) {
         const auto l = out[j].label;
-        if (l >= nn) ++bad;
-        else if (std::abs(out[j].distance - static_cast<float>(exact(simd::metric_kind::l2, qq, x.data() + l * d, d))) >
+        if (l >= nn)
+          ++bad;
+        else if (std::abs(out[j].distance - static_cast<float>(exact(simd::metric_kind::l2, qq,
+                                                                     x.data() + l * d, d))) >
                  1e-3f * (1 + out[j].distance))
           ++bad;
         if (j > 0 && out[j].distance < out[j - 1].distance) ++bad;
@@ -390,9 +402,11 @@ TEST_CASE("fvecs, ivecs, bvecs and idx") {
   auto bm = vec::parse_bvecs(vec::encode_bvecs(b.data(), 1, 4));
   CHECK(bm.data == std::vector<float>{0, 7, 255, 9});
   std::string bytes = vec::encode_fvecs(f.data(), 2, 3);
-  CHECK_THROWS_AS(vec::parse_fvecs(bytes.substr(0, bytes.size() - 1), "t.fvecs"), sochdb::corruption);
+  CHECK_THROWS_AS(vec::parse_fvecs(bytes.substr(0, bytes.size() - 1), "t.fvecs"),
+                  sochdb::corruption);
   std::string mixed = vec::encode_fvecs(f.data(), 1, 3) + vec::encode_fvecs(f.data(), 1, 2);
-  CHECK_THROWS_WITH_AS(vec::parse_fvecs(mixed, "t.fvecs"), doctest::Contains("t.fvecs"), sochdb::corruption);
+  CHECK_THROWS_WITH_AS(vec::parse_fvecs(mixed, "t.fvecs"), doctest::Contains("t.fvecs"),
+                       sochdb::corruption);
   // IDX: magic 0x00000803, 2 images of 2 x 2.
   std::string idx;
   sochdb::put_fixed32_be(idx, 0x803);
@@ -417,7 +431,8 @@ TEST_CASE("fvecs, ivecs, bvecs and idx") {
   flat.add(x.data(), labels.data(), 400);
   for (std::size_t i = 0; i < 5; ++i) {
     auto r = flat.search({q.data() + i * 8, 8}, 3);
-    for (std::size_t j = 0; j < 3; ++j) CHECK(gt.row(i)[j] == static_cast<std::int32_t>(r[j].label));
+    for (std::size_t j = 0; j < 3; ++j)
+      CHECK(gt.row(i)[j] == static_cast<std::int32_t>(r[j].label));
     CHECK(vec::recall_at_k(r, gt.row(i), 3) == 1.0);
   }
 }
@@ -425,7 +440,8 @@ TEST_CASE("fvecs, ivecs, bvecs and idx") {
 TEST_CASE("multi_vector_index aggregates max and mean per document") {
   const std::size_t docs = 400, per = 3;
   const auto x = data(docs * per, d, 21), q = data(20, d, 22);
-  vec::multi_vector_index<vec::hnsw_index<>> mv(vec::hnsw_index<>({.dimension = d, .m = 12, .ef_construction = 100}));
+  vec::multi_vector_index<vec::hnsw_index<>> mv(
+      vec::hnsw_index<>({.dimension = d, .m = 12, .ef_construction = 100}));
   for (std::size_t i = 0; i < docs; ++i) mv.add(500 + i, x.data() + i * per * d, per);
   CHECK(mv.size() == docs);
   CHECK_THROWS_AS(mv.add(500, x.data(), 1), sochdb::already_exists);
@@ -452,7 +468,8 @@ TEST_CASE("multi_vector_index aggregates max and mean per document") {
     std::sort(mean.begin(), mean.end());
     auto got_max = mv.search({qq, d}, 1, {.inner = {.ef = 64}});
     CHECK(got_max[0].label == mx[0].second);
-    auto got_mean = mv.search({qq, d}, 1, {.inner = {.ef = 64}, .how = vec::aggregate::mean, .oversample = 20});
+    auto got_mean =
+        mv.search({qq, d}, 1, {.inner = {.ef = 64}, .how = vec::aggregate::mean, .oversample = 20});
     CHECK(got_mean[0].label == mean[0].second);
     CHECK(got_mean[0].distance == doctest::Approx(mean[0].first).epsilon(1e-3));
   }

@@ -442,7 +442,8 @@ class basic_database {
   }
   template <class D = basic_database, class... A>
   auto cache_get(std::string_view cache, A&&... args) {
-    return basic_namespace<D>::get_or_create(*this, "default").cache_get(cache, std::forward<A>(args)...);
+    return basic_namespace<D>::get_or_create(*this, "default")
+        .cache_get(cache, std::forward<A>(args)...);
   }
   template <class D = basic_database>
   bool cache_delete(std::string_view cache, std::string_view key) {

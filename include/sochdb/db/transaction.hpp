@@ -325,7 +325,7 @@ struct txn_core {
   write_buffer writes;
   std::size_t write_bytes = 0;
   std::vector<basic_txn_scan<Db>*> scans;
-  std::vector<key_range> scanned;  // predicate reads not yet reported
+  std::vector<key_range> scanned;                             // predicate reads not yet reported
   std::vector<std::function<void(std::uint64_t)>> on_commit;  // run after a successful commit
 
   [[nodiscard]] bool serializable() const { return level == isolation_level::serializable; }

@@ -60,11 +60,11 @@ class flat_index {
   using quantizer_type = Quantizer;
   static constexpr bool quantized = !std::is_same_v<Quantizer, no_quantizer>;
 
-  explicit flat_index(const flat_options& o, Metric metric = detail::make_index_metric<Metric>())
-    requires(!quantized)
+  explicit flat_index(const flat_options& o,
+                      Metric metric = detail::make_index_metric<Metric>()) requires(!quantized)
       : s_(std::make_unique<state>(o, std::move(metric), std::nullopt)) {}
-  flat_index(const flat_options& o, Quantizer q, Metric metric = detail::make_index_metric<Metric>())
-    requires(quantized)
+  flat_index(const flat_options& o, Quantizer q,
+             Metric metric = detail::make_index_metric<Metric>()) requires(quantized)
       : s_(std::make_unique<state>(o, std::move(metric), std::move(q))) {}
   flat_index(flat_index&&) noexcept = default;
   flat_index& operator=(flat_index&&) noexcept = default;
@@ -117,7 +117,8 @@ class flat_index {
   std::vector<float> get(label_t label) const {
     std::shared_lock lk(s_->mu);
     auto it = s_->rows.find(label);
-    if (it == s_->rows.end()) throw not_found("flat_index: no vector with label " + std::to_string(label));
+    if (it == s_->rows.end())
+      throw not_found("flat_index: no vector with label " + std::to_string(label));
     std::vector<float> out(dimension());
     s_->vector_of(it->second, out.data());
     return out;
@@ -146,8 +147,8 @@ class flat_index {
 
   /// Exact k nearest for nq row-major queries at once (float indexes: register-blocked
   /// kernels); row i of the result holds query i's neighbours. `threads` 0: all cores.
-  std::vector<std::vector<neighbor>> search_batch(const float* queries, std::size_t nq, std::size_t k,
-                                                  std::size_t threads = 0) const {
+  std::vector<std::vector<neighbor>> search_batch(const float* queries, std::size_t nq,
+                                                  std::size_t k, std::size_t threads = 0) const {
     std::shared_lock lk(s_->mu);
     return s_->search_batch(queries, nq, k, threads);
   }
@@ -169,7 +170,8 @@ class flat_index {
     s_->save(fs, path);
   }
   template <file_system Fs>
-  static flat_index load(Fs& fs, const std::string& path, Metric metric = detail::make_index_metric<Metric>()) {
+  static flat_index load(Fs& fs, const std::string& path,
+                         Metric metric = detail::make_index_metric<Metric>()) {
     return flat_index(state::load(fs, path, std::move(metric)));
   }
 
@@ -188,10 +190,12 @@ class flat_index {
     state(const flat_options& opt, Metric m, std::optional<Quantizer> q)
         : o(opt), metric(std::move(m)), quant(std::move(q)) {
       if (o.dimension == 0 || o.dimension > 65536)
-        throw invalid_argument("flat_index: dimension must be in 1..65536, got " + std::to_string(o.dimension));
+        throw invalid_argument("flat_index: dimension must be in 1..65536, got " +
+                               std::to_string(o.dimension));
       if constexpr (quantized) {
         if (quant->dimension() != o.dimension || quant->metric() != Metric::kind)
-          throw invalid_argument("flat_index: the quantizer's dimension or metric differs from the index's");
+          throw invalid_argument(
+              "flat_index: the quantizer's dimension or metric differs from the index's");
         code_size = quant->code_size();
       }
       reserve(o.capacity);
@@ -206,7 +210,8 @@ class flat_index {
 
     void insert(label_t label, const float* v, bool replace) {
       if constexpr (quantized) {
-        if (!quant->is_trained()) throw invalid_argument("flat_index: the quantizer is not trained");
+        if (!quant->is_trained())
+          throw invalid_argument("flat_index: the quantizer is not trained");
       }
       for (std::size_t j = 0; j < o.dimension; ++j)
         if (!std::isfinite(v[j]))
@@ -221,7 +226,9 @@ class flat_index {
       }
       auto it = rows.find(label);
       if (it != rows.end()) {
-        if (!replace) throw already_exists("flat_index: label " + std::to_string(label) + " is already present");
+        if (!replace)
+          throw already_exists("flat_index: label " + std::to_string(label) +
+                               " is already present");
         write_row(it->second, pv);
         return;
       }
@@ -235,8 +242,11 @@ class flat_index {
       rows.emplace(label, r);
     }
     void write_row(std::uint32_t r, const float* pv) {
-      if constexpr (quantized) quant->encode(pv, codes.data() + static_cast<std::size_t>(r) * code_size);
-      if (has_vecs()) std::memcpy(vecs.data() + static_cast<std::size_t>(r) * o.dimension, pv, o.dimension * sizeof(float));
+      if constexpr (quantized)
+        quant->encode(pv, codes.data() + static_cast<std::size_t>(r) * code_size);
+      if (has_vecs())
+        std::memcpy(vecs.data() + static_cast<std::size_t>(r) * o.dimension, pv,
+                    o.dimension * sizeof(float));
     }
     bool remove(label_t label) {
       auto it = rows.find(label);
@@ -250,7 +260,8 @@ class flat_index {
         if constexpr (quantized)
           std::memcpy(codes.data() + r * code_size, codes.data() + last * code_size, code_size);
         if (has_vecs())
-          std::memcpy(vecs.data() + static_cast<std::size_t>(r) * o.dimension, row(last), o.dimension * sizeof(float));
+          std::memcpy(vecs.data() + static_cast<std::size_t>(r) * o.dimension, row(last),
+                      o.dimension * sizeof(float));
       }
       labels.pop_back();
       if constexpr (quantized) codes.resize(codes.size() - code_size);
@@ -301,7 +312,8 @@ class flat_index {
       std::optional<typename std::conditional_t<quantized, Quantizer, no_quantizer>::computer> comp;
       if constexpr (quantized) {
         comp.emplace(quant->query(q));
-        if (o.keep_vectors) want = std::max(k, p.rerank != 0 ? p.rerank : (o.rerank != 0 ? o.rerank : 4 * k));
+        if (o.keep_vectors)
+          want = std::max(k, p.rerank != 0 ? p.rerank : (o.rerank != 0 ? o.rerank : 4 * k));
       }
       top.reserve(want + 1);
       const float* rowp[block];
@@ -344,8 +356,8 @@ class flat_index {
         out[i] = neighbor{labels[v[i].id], v[i].dist, Metric::to_score(v[i].dist)};
     }
 
-    std::vector<std::vector<neighbor>> search_batch(const float* queries, std::size_t nq, std::size_t k,
-                                                    std::size_t threads) const {
+    std::vector<std::vector<neighbor>> search_batch(const float* queries, std::size_t nq,
+                                                    std::size_t k, std::size_t threads) const {
       std::vector<std::vector<neighbor>> res(nq);
       const std::size_t n = labels.size();
       if (nq == 0 || k == 0 || n == 0) return res;
@@ -427,8 +439,9 @@ class flat_index {
       auto f = fs.open(path, open_mode::read);
       const auto info = detail::read_index_header(f, path, index_kind::flat);
       if (info.metric != Metric::kind)
-        throw invalid_argument(path + ": index metric " + std::string(simd::to_string(info.metric)) +
-                               ", expected " + std::string(simd::to_string(Metric::kind)));
+        throw invalid_argument(path + ": index metric " +
+                               std::string(simd::to_string(info.metric)) + ", expected " +
+                               std::string(simd::to_string(Metric::kind)));
       const auto& ps = detail::require_section(info, detail::section_tag::params, path);
       const std::string params = detail::read_section(f, ps, path);
       byte_reader pr(params, path, ps.offset);
@@ -448,18 +461,21 @@ class flat_index {
       }
       auto s = std::make_unique<state>(o, std::move(metric), std::move(q));
       const auto& ls = detail::require_section(info, detail::section_tag::labels, path);
-      if (ls.length != n * sizeof(label_t)) byte_reader({}, path, ls.offset).fail("LABL section has the wrong size");
+      if (ls.length != n * sizeof(label_t))
+        byte_reader({}, path, ls.offset).fail("LABL section has the wrong size");
       s->labels.resize(static_cast<std::size_t>(n));
       detail::read_section(f, ls, path, reinterpret_cast<char*>(s->labels.data()));
       if constexpr (quantized) {
         const auto& cs = detail::require_section(info, detail::section_tag::codes, path);
-        if (cs.length != n * s->code_size) byte_reader({}, path, cs.offset).fail("CODE section has the wrong size");
+        if (cs.length != n * s->code_size)
+          byte_reader({}, path, cs.offset).fail("CODE section has the wrong size");
         s->codes.resize(static_cast<std::size_t>(cs.length));
         detail::read_section(f, cs, path, reinterpret_cast<char*>(s->codes.data()));
       }
       if (s->has_vecs()) {
         const auto& vs = detail::require_section(info, detail::section_tag::vectors, path);
-        if (vs.length != n * o.dimension * sizeof(float)) byte_reader({}, path, vs.offset).fail("VECS section has the wrong size");
+        if (vs.length != n * o.dimension * sizeof(float))
+          byte_reader({}, path, vs.offset).fail("VECS section has the wrong size");
         s->vecs.resize(static_cast<std::size_t>(n) * o.dimension);
         detail::read_section(f, vs, path, reinterpret_cast<char*>(s->vecs.data()));
         for (std::size_t i = 0; i < s->vecs.size(); ++i)
@@ -468,7 +484,8 @@ class flat_index {
       }
       for (std::uint32_t r = 0; r < n; ++r) {
         if (!s->rows.emplace(s->labels[r], r).second)
-          byte_reader({}, path, ls.offset + r * 8).fail("duplicate label " + std::to_string(s->labels[r]));
+          byte_reader({}, path, ls.offset + r * 8)
+              .fail("duplicate label " + std::to_string(s->labels[r]));
       }
       return s;
     }

@@ -98,12 +98,12 @@ class hnsw_index {
   static constexpr bool quantized = !std::is_same_v<Quantizer, no_quantizer>;
 
   /// A float32 index (no quantizer).
-  explicit hnsw_index(const hnsw_options& o, Metric metric = detail::make_index_metric<Metric>())
-    requires(!quantized)
+  explicit hnsw_index(const hnsw_options& o,
+                      Metric metric = detail::make_index_metric<Metric>()) requires(!quantized)
       : s_(std::make_unique<state>(o, std::move(metric), std::nullopt)) {}
   /// A quantized index; `q` may be untrained (then `train` or the first batch `add` trains it).
-  hnsw_index(const hnsw_options& o, Quantizer q, Metric metric = detail::make_index_metric<Metric>())
-    requires(quantized)
+  hnsw_index(const hnsw_options& o, Quantizer q,
+             Metric metric = detail::make_index_metric<Metric>()) requires(quantized)
       : s_(std::make_unique<state>(o, std::move(metric), std::move(q))) {}
 
   hnsw_index(hnsw_index&&) noexcept = default;
@@ -128,7 +128,8 @@ class hnsw_index {
   void train(const float* x, std::size_t n) {
     if constexpr (quantized) {
       std::unique_lock lk(s_->structure);
-      if (s_->next_id.load() != 0) throw invalid_argument("hnsw_index: train after vectors were added");
+      if (s_->next_id.load() != 0)
+        throw invalid_argument("hnsw_index: train after vectors were added");
       s_->quant->train(x, n);
     } else {
       (void)x;
@@ -366,21 +367,27 @@ class hnsw_index {
     void require_trained() const {
       if constexpr (quantized) {
         if (!quant->is_trained())
-          throw invalid_argument("hnsw_index: the quantizer is not trained (call train or add a batch)");
+          throw invalid_argument(
+              "hnsw_index: the quantizer is not trained (call train or add a batch)");
       }
     }
 
     // ---- record access ----
     char* rec(std::uint32_t id) const noexcept { return store.at(id); }
-    static std::uint32_t* lock_word(char* r) noexcept { return reinterpret_cast<std::uint32_t*>(r + off_lock); }
+    static std::uint32_t* lock_word(char* r) noexcept {
+      return reinterpret_cast<std::uint32_t*>(r + off_lock);
+    }
     static label_t label_of(const char* r) noexcept {
       label_t l;
       std::memcpy(&l, r + off_label, 8);
       return l;
     }
-    static unsigned level_of(const char* r) noexcept { return static_cast<unsigned char>(r[off_level]); }
+    static unsigned level_of(const char* r) noexcept {
+      return static_cast<unsigned char>(r[off_level]);
+    }
     static std::uint8_t flags_of(const char* r) noexcept {
-      return std::atomic_ref<std::uint8_t>(*reinterpret_cast<std::uint8_t*>(const_cast<char*>(r) + off_flags))
+      return std::atomic_ref<std::uint8_t>(
+                 *reinterpret_cast<std::uint8_t*>(const_cast<char*>(r) + off_flags))
           .load(std::memory_order_acquire);
     }
     static void set_flag(char* r, std::uint8_t f) noexcept {
@@ -444,7 +451,8 @@ class hnsw_index {
         if constexpr (quantized) {
           return (*comp)(s->code(r));
         } else {
-          return s->metric.distance(q, reinterpret_cast<const float*>(r + s->code_off), s->o.dimension);
+          return s->metric.distance(q, reinterpret_cast<const float*>(r + s->code_off),
+                                    s->o.dimension);
         }
       }
       /// Distances to n nodes; scratch holds the pointer arrays.
@@ -453,7 +461,8 @@ class hnsw_index {
           const std::uint8_t** cp = sc.codes.data();
           for (std::size_t j = 0; j < n; ++j) cp[j] = s->code(s->rec(ids[j]));
           const std::size_t cs = s->code_size;
-          for (std::size_t j = 0; j < std::min<std::size_t>(n, 2); ++j) detail::prefetch_lines(cp[j], cs);
+          for (std::size_t j = 0; j < std::min<std::size_t>(n, 2); ++j)
+            detail::prefetch_lines(cp[j], cs);
           for (std::size_t j = 0; j < n; ++j) {
             if (j + 2 < n) detail::prefetch_lines(cp[j + 2], cs);
             out[j] = (*comp)(cp[j]);
@@ -602,9 +611,10 @@ class hnsw_index {
         const double sel = samples ? static_cast<double>(pass) / static_cast<double>(samples) : 0.0;
         const double est = sel * static_cast<double>(n);
         std::size_t limit = p.brute_force_below != 0 ? p.brute_force_below : o.brute_force_below;
-        bool brute = limit != 0 ? est <= static_cast<double>(limit)
-                                // graph cost ~ 16 * ef / sel distances vs sel * n for the scan
-                                : sel * sel * static_cast<double>(n) <= 16.0 * static_cast<double>(ef);
+        bool brute = limit != 0
+                         ? est <= static_cast<double>(limit)
+                         // graph cost ~ 16 * ef / sel distances vs sel * n for the scan
+                         : sel * sel * static_cast<double>(n) <= 16.0 * static_cast<double>(ef);
         if (brute) {
           exact_scan(q, qd, k, filter, *sc, out);
           return;
@@ -614,16 +624,18 @@ class hnsw_index {
       const auto top_level = static_cast<unsigned>(e >> 32);
       auto [ep, ep_dist] = descend(qd, static_cast<std::uint32_t>(e), top_level, 0, *sc);
       if (!filtered && !has_deleted) {
-        search_level(qd, ep, ep_dist, ef, 0, [](std::uint32_t) { return true; }, *sc);
+        search_level(
+            qd, ep, ep_dist, ef, 0, [](std::uint32_t) { return true; }, *sc);
       } else {
-        search_level(qd, ep, ep_dist, ef, 0,
-                     [&](std::uint32_t id) {
-                       const char* r = rec(id);
-                       if (flags_of(r) & flag_deleted) return false;
-                       if constexpr (filtered) return static_cast<bool>(filter(label_of(r)));
-                       return true;
-                     },
-                     *sc);
+        search_level(
+            qd, ep, ep_dist, ef, 0,
+            [&](std::uint32_t id) {
+              const char* r = rec(id);
+              if (flags_of(r) & flag_deleted) return false;
+              if constexpr (filtered) return static_cast<bool>(filter(label_of(r)));
+              return true;
+            },
+            *sc);
       }
       finish(q, k, p, *sc, out);
     }
@@ -636,7 +648,8 @@ class hnsw_index {
         if (o.keep_vectors) {
           // Default: the best 3k (at least 16) by code distance; SQ8 and PQ order the
           // candidates well enough that the exact distances of the rest rarely matter.
-          std::size_t r = std::min(p.rerank != 0 ? p.rerank : std::max<std::size_t>(3 * k, 16), v.size());
+          std::size_t r =
+              std::min(p.rerank != 0 ? p.rerank : std::max<std::size_t>(3 * k, 16), v.size());
           r = std::max(r, std::min(k, v.size()));
           for (std::size_t i = 0; i < r; ++i) {
             __builtin_prefetch(vecs.at(v[std::min(i + 2, r - 1)].id));
@@ -685,7 +698,8 @@ class hnsw_index {
 
     // ---- insertion ----
     unsigned random_level(std::uint32_t id) const noexcept {
-      const std::uint64_t h = detail::mix64(o.seed ^ (static_cast<std::uint64_t>(id) * 0x9e3779b97f4a7c15ull));
+      const std::uint64_t h =
+          detail::mix64(o.seed ^ (static_cast<std::uint64_t>(id) * 0x9e3779b97f4a7c15ull));
       const double u = (static_cast<double>(h >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
       const double l = -std::log(u) * level_mult;
       return static_cast<unsigned>(std::min<double>(l, max_level));
@@ -785,7 +799,8 @@ class hnsw_index {
             // Another thread added the same label meanwhile: this node loses.
             set_flag(r, flag_deleted);
             deleted.fetch_add(1, std::memory_order_relaxed);
-            throw already_exists("hnsw_index: label " + std::to_string(label) + " is already present");
+            throw already_exists("hnsw_index: label " + std::to_string(label) +
+                                 " is already present");
           }
           old = it->second;
           it.value() = id;
@@ -829,7 +844,8 @@ class hnsw_index {
       std::vector<std::vector<detail::scored>> picked(from + 1);
       for (int lc = static_cast<int>(from); lc >= 0; --lc) {
         const auto lvl = static_cast<unsigned>(lc);
-        search_level(qd, ep, ep_dist, o.ef_construction, lvl, [](std::uint32_t) { return true; }, *sc);
+        search_level(
+            qd, ep, ep_dist, o.ef_construction, lvl, [](std::uint32_t) { return true; }, *sc);
         auto& cand = sc->top.sorted();
         ep = cand.front().id;
         ep_dist = cand.front().dist;
@@ -966,7 +982,9 @@ class hnsw_index {
       detail::record_store fresh(record_size(), std::max<std::size_t>(live_n, 1));
       detail::record_store fresh_vecs;
       if constexpr (quantized) {
-        if (o.keep_vectors) fresh_vecs = detail::record_store(o.dimension * sizeof(float), std::max<std::size_t>(live_n, 1));
+        if (o.keep_vectors)
+          fresh_vecs =
+              detail::record_store(o.dimension * sizeof(float), std::max<std::size_t>(live_n, 1));
       }
       std::vector<std::uint32_t> tmp(std::max(m0, o.m));
       for (std::uint32_t id = 0; id < n; ++id) {
@@ -989,7 +1007,8 @@ class hnsw_index {
           *cnt = static_cast<std::uint32_t>(c);
         }
         if constexpr (quantized) {
-          if (o.keep_vectors) std::memcpy(fresh_vecs.at(remap[id]), vecs.at(id), o.dimension * sizeof(float));
+          if (o.keep_vectors)
+            std::memcpy(fresh_vecs.at(remap[id]), vecs.at(id), o.dimension * sizeof(float));
         }
       }
       // 3. Entry point: the old one if alive, else the live node with the highest level.
@@ -1093,7 +1112,8 @@ class hnsw_index {
       if constexpr (quantized) {
         if (o.keep_vectors) {
           w.begin_section(detail::section_tag::vectors);
-          for (std::uint32_t id = 0; id < n; ++id) w.write(vecs.at(id), o.dimension * sizeof(float));
+          for (std::uint32_t id = 0; id < n; ++id)
+            w.write(vecs.at(id), o.dimension * sizeof(float));
           w.end_section();
         }
       }
@@ -1105,8 +1125,9 @@ class hnsw_index {
       auto f = fs.open(path, open_mode::read);
       const auto info = detail::read_index_header(f, path, index_kind::hnsw);
       if (info.metric != Metric::kind)
-        throw invalid_argument(path + ": index metric " + std::string(simd::to_string(info.metric)) +
-                               ", expected " + std::string(simd::to_string(Metric::kind)));
+        throw invalid_argument(path + ": index metric " +
+                               std::string(simd::to_string(info.metric)) + ", expected " +
+                               std::string(simd::to_string(Metric::kind)));
       const auto& ps = detail::require_section(info, detail::section_tag::params, path);
       const std::string params = detail::read_section(f, ps, path);
       byte_reader pr(params, path, ps.offset);
@@ -1144,11 +1165,14 @@ class hnsw_index {
           throw corruption(path + ": quantizer does not match the index");
       }
       auto s = std::make_unique<state>(o, std::move(metric), std::move(q));
-      if (rec_size != s->record_size() || csize != s->code_size) pr.fail("record size does not match the parameters");
+      if (rec_size != s->record_size() || csize != s->code_size)
+        pr.fail("record size does not match the parameters");
       const auto& ns = detail::require_section(info, detail::section_tag::nodes, path);
       const auto& us = detail::require_section(info, detail::section_tag::upper, path);
       if (ns.length != static_cast<std::uint64_t>(n) * rec_size)
-        byte_reader({}, path, ns.offset).fail("NODE section of " + std::to_string(ns.length) + " bytes, expected " + std::to_string(static_cast<std::uint64_t>(n) * rec_size));
+        byte_reader({}, path, ns.offset)
+            .fail("NODE section of " + std::to_string(ns.length) + " bytes, expected " +
+                  std::to_string(static_cast<std::uint64_t>(n) * rec_size));
       const std::string upper = detail::read_section(f, us, path);
       if (map) {
         detail::verify_section(f, ns, path);
@@ -1200,7 +1224,8 @@ class hnsw_index {
           for (std::uint32_t id = 0; id < n; ++id) {
             const float* src = reinterpret_cast<const float*>(all.data() + id * vb);
             for (std::size_t j = 0; j < o.dimension; ++j)
-              if (!std::isfinite(src[j])) byte_reader({}, path, vs.offset + id * vb + j * 4).fail("non-finite vector value");
+              if (!std::isfinite(src[j]))
+                byte_reader({}, path, vs.offset + id * vb + j * 4).fail("non-finite vector value");
             std::memcpy(s->vecs.at(id), src, vb);
           }
         }
@@ -1214,7 +1239,8 @@ class hnsw_index {
                   std::uint64_t e, std::uint32_t live_n) {
       const std::uint32_t n = next_id.load();
       auto fail = [&](std::uint32_t id, const std::string& what) {
-        byte_reader({}, path, base + static_cast<std::uint64_t>(id) * record_size()).fail("node " + std::to_string(id) + ": " + what);
+        byte_reader({}, path, base + static_cast<std::uint64_t>(id) * record_size())
+            .fail("node " + std::to_string(id) + ": " + what);
       };
       std::uint64_t upper_used = 0;
       std::uint32_t live_seen = 0;
@@ -1227,7 +1253,8 @@ class hnsw_index {
         std::memcpy(&cnt, r + off_count, 4);
         if (lockw != 0) fail(id, "lock word not zero");
         const std::uint8_t fl = static_cast<std::uint8_t>(r[off_flags]);
-        if ((fl & ~(flag_ready | flag_deleted)) != 0 || !(fl & flag_ready)) fail(id, "invalid flags");
+        if ((fl & ~(flag_ready | flag_deleted)) != 0 || !(fl & flag_ready))
+          fail(id, "invalid flags");
         const unsigned lv = level_of(r);
         if (lv > max_level) fail(id, "level out of range");
         top_seen = std::max(top_seen, lv);
@@ -1264,11 +1291,14 @@ class hnsw_index {
         }
         if (!(fl & flag_deleted)) {
           ++live_seen;
-          if (!labels.emplace(label_of(r), id).second) fail(id, "duplicate label " + std::to_string(label_of(r)));
+          if (!labels.emplace(label_of(r), id).second)
+            fail(id, "duplicate label " + std::to_string(label_of(r)));
         }
       }
       if (upper_used != upper.size()) throw corruption(path + ": UPPR section has trailing bytes");
-      if (live_seen != live_n) throw corruption(path + ": live count " + std::to_string(live_n) + " does not match the records (" + std::to_string(live_seen) + ")");
+      if (live_seen != live_n)
+        throw corruption(path + ": live count " + std::to_string(live_n) +
+                         " does not match the records (" + std::to_string(live_seen) + ")");
       if (n == 0) {
         if (e != no_node) throw corruption(path + ": entry point in an empty index");
       } else {

@@ -48,7 +48,8 @@ matrix<Out> parse_vecs(std::string_view bytes, std::string_view source, std::siz
       m.dim = d;
       if (max_rows == 0) m.data.reserve(bytes.size() / (4 + d * sizeof(Elem)) * d);
     } else if (d != m.dim) {
-      r.fail("dimension " + std::to_string(d) + " differs from the first vector's " + std::to_string(m.dim));
+      r.fail("dimension " + std::to_string(d) + " differs from the first vector's " +
+             std::to_string(m.dim));
     }
     const std::string_view v = r.bytes(static_cast<std::uint64_t>(d) * sizeof(Elem));
     const std::size_t at = m.data.size();
@@ -112,7 +113,8 @@ inline matrix<float> parse_idx(std::string_view bytes, std::string_view source =
                                std::size_t max_rows = 0) {
   byte_reader r(bytes, source);
   const std::uint32_t magic = r.fixed32_be();
-  if ((magic >> 8) != 0x08) r.fail("not an IDX file of uint8 data (magic " + std::to_string(magic) + ")");
+  if ((magic >> 8) != 0x08)
+    r.fail("not an IDX file of uint8 data (magic " + std::to_string(magic) + ")");
   const unsigned rank = magic & 0xff;
   if (rank == 0 || rank > 4) r.fail("IDX rank " + std::to_string(rank) + " out of range");
   std::uint64_t rows = r.fixed32_be(), dim = 1;
@@ -121,7 +123,8 @@ inline matrix<float> parse_idx(std::string_view bytes, std::string_view source =
     if (dim > (1u << 24)) r.fail("IDX row size too large");
   }
   if (dim == 0) r.fail("IDX row size 0");
-  if (rows * dim > r.remaining()) r.fail("truncated IDX data (" + std::to_string(rows) + " rows of " + std::to_string(dim) + ")");
+  if (rows * dim > r.remaining())
+    r.fail("truncated IDX data (" + std::to_string(rows) + " rows of " + std::to_string(dim) + ")");
   if (max_rows != 0 && rows > max_rows) rows = max_rows;
   matrix<float> m;
   m.rows = static_cast<std::size_t>(rows);
@@ -153,14 +156,16 @@ void write_fvecs(Fs& fs, const std::string& path, const float* x, std::size_t n,
   write_file(fs, path, encode_fvecs(x, n, d), true);
 }
 template <file_system Fs>
-void write_ivecs(Fs& fs, const std::string& path, const std::int32_t* x, std::size_t n, std::size_t d) {
+void write_ivecs(Fs& fs, const std::string& path, const std::int32_t* x, std::size_t n,
+                 std::size_t d) {
   write_file(fs, path, encode_ivecs(x, n, d), true);
 }
 
 /// Exact k nearest base rows (their row numbers) for every query, with the flat index.
 template <simd::distance_metric Metric = simd::l2<>>
-matrix<std::int32_t> ground_truth(const float* base, std::size_t n, const float* queries, std::size_t nq,
-                                  std::size_t d, std::size_t k, std::size_t threads = 0) {
+matrix<std::int32_t> ground_truth(const float* base, std::size_t n, const float* queries,
+                                  std::size_t nq, std::size_t d, std::size_t k,
+                                  std::size_t threads = 0) {
   flat_index<Metric> flat({.dimension = d, .capacity = n});
   std::vector<label_t> labels(n);
   for (std::size_t i = 0; i < n; ++i) labels[i] = i;
@@ -171,12 +176,14 @@ matrix<std::int32_t> ground_truth(const float* base, std::size_t n, const float*
   gt.dim = k;
   gt.data.assign(nq * k, -1);
   for (std::size_t i = 0; i < nq; ++i)
-    for (std::size_t j = 0; j < res[i].size(); ++j) gt.data[i * k + j] = static_cast<std::int32_t>(res[i][j].label);
+    for (std::size_t j = 0; j < res[i].size(); ++j)
+      gt.data[i * k + j] = static_cast<std::int32_t>(res[i][j].label);
   return gt;
 }
 
 /// Id-based recall@k: the fraction of the first k ground-truth ids found among `found`.
-inline double recall_at_k(const std::vector<neighbor>& found, const std::int32_t* truth, std::size_t k) {
+inline double recall_at_k(const std::vector<neighbor>& found, const std::int32_t* truth,
+                          std::size_t k) {
   std::size_t hit = 0;
   for (std::size_t i = 0; i < k; ++i)
     for (const auto& f : found)

@@ -38,9 +38,9 @@ enum class aggregate : std::uint8_t {
 
 /// Per-query parameters of a multi-vector search.
 struct multi_search_params {
-  search_params inner{};                 ///< passed to the inner index
-  aggregate how = aggregate::max;        ///< document score
-  std::size_t oversample = 4;            ///< inner candidates per requested document
+  search_params inner{};           ///< passed to the inner index
+  aggregate how = aggregate::max;  ///< document score
+  std::size_t oversample = 4;      ///< inner candidates per requested document
 };
 
 template <class Index>
@@ -58,11 +58,14 @@ class multi_vector_index {
 
   /// Adds a document of `count` row-major vectors; `already_exists` if present.
   void add(label_t doc, const float* vectors, std::size_t count) {
-    if (count == 0) throw invalid_argument("multi_vector_index: a document needs at least one vector");
+    if (count == 0)
+      throw invalid_argument("multi_vector_index: a document needs at least one vector");
     std::vector<label_t> ids(count);
     {
       std::unique_lock lk(mu_);
-      if (docs_.count(doc)) throw already_exists("multi_vector_index: document " + std::to_string(doc) + " is already present");
+      if (docs_.count(doc))
+        throw already_exists("multi_vector_index: document " + std::to_string(doc) +
+                             " is already present");
       for (auto& id : ids) id = next_++;
       docs_.emplace(doc, ids);
       for (auto id : ids) owner_.emplace(id, doc);

@@ -95,7 +95,8 @@ template <class Span>
 void check_finite(const Span& v, const char* who) {
   for (std::size_t j = 0; j < v.size(); ++j) {
     if (!(v[j] - v[j] == 0.f))
-      throw invalid_argument(std::string(who) + ": non-finite value at position " + std::to_string(j));
+      throw invalid_argument(std::string(who) + ": non-finite value at position " +
+                             std::to_string(j));
   }
 }
 

@@ -212,7 +212,8 @@ class record_store {
     const std::uint64_t r = i - first_cap_;
     const std::uint64_t j = (r >> base_bits) + 1;
     const unsigned k = static_cast<unsigned>(std::bit_width(j)) - 1;
-    const std::uint64_t off = r + (std::uint64_t{1} << base_bits) - (std::uint64_t{1} << (base_bits + k));
+    const std::uint64_t off =
+        r + (std::uint64_t{1} << base_bits) - (std::uint64_t{1} << (base_bits + k));
     return seg_[k].load(std::memory_order_acquire) + off * rec_;
   }
 
@@ -246,16 +247,16 @@ class record_store {
 
  private:
   char* alloc(std::size_t n) {
-    auto* p = static_cast<char*>(::operator new(n * rec_, std::align_val_t{64}));
+    auto* p = static_cast<char*>(::operator new (n* rec_, std::align_val_t{64}));
     std::memset(p, 0, n * rec_);
     return p;
   }
   void free_all() noexcept {
-    if (first_ && owns_first_) ::operator delete(first_, std::align_val_t{64});
+    if (first_ && owns_first_) ::operator delete (first_, std::align_val_t{64});
     first_ = nullptr;
     for (auto& s : seg_) {
       if (char* p = s.exchange(nullptr, std::memory_order_relaxed))
-        ::operator delete(p, std::align_val_t{64});
+        ::operator delete (p, std::align_val_t{64});
     }
   }
 
@@ -280,14 +281,17 @@ class link_lock {
   void lock() noexcept {
     for (unsigned spins = 0;; ++spins) {
       std::uint32_t v = w_.load(std::memory_order_relaxed);
-      if ((v & 1u) == 0 && w_.compare_exchange_weak(v, v | 1u, std::memory_order_acquire,
-                                                    std::memory_order_relaxed))
+      if ((v & 1u) == 0 &&
+          w_.compare_exchange_weak(v, v | 1u, std::memory_order_acquire, std::memory_order_relaxed))
         return;
       if (spins > 64) std::this_thread::yield();
     }
   }
   /// Called with the lock held, just before the list is overwritten.
-  void begin_write() noexcept { w_.fetch_add(2u, std::memory_order_relaxed); std::atomic_thread_fence(std::memory_order_release); }
+  void begin_write() noexcept {
+    w_.fetch_add(2u, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+  }
   /// Called after the overwrite: publishes the new list.
   void end_write() noexcept { w_.fetch_add(2u, std::memory_order_release); }
   void unlock() noexcept { w_.fetch_and(~1u, std::memory_order_release); }

@@ -69,7 +69,9 @@ struct section {
   std::uint32_t checksum = 0;
 };
 
-inline std::uint64_t align_up(std::uint64_t x, std::uint64_t a) noexcept { return (x + a - 1) / a * a; }
+inline std::uint64_t align_up(std::uint64_t x, std::uint64_t a) noexcept {
+  return (x + a - 1) / a * a;
+}
 
 /// Streams an index file: `begin_section`, `write` pieces, `end_section`; `finish` writes the
 /// header and table, syncs and renames into place.
@@ -78,7 +80,11 @@ class index_writer {
  public:
   index_writer(Fs& fs, std::string path, index_kind kind, simd::metric_kind metric,
                std::size_t dimension)
-      : fs_(fs), path_(std::move(path)), tmp_(path_ + ".tmp"), kind_(kind), metric_(metric),
+      : fs_(fs),
+        path_(std::move(path)),
+        tmp_(path_ + ".tmp"),
+        kind_(kind),
+        metric_(metric),
         dim_(dimension) {
     file_ = fs_.open(tmp_, open_mode::write | open_mode::create | open_mode::truncate);
     pos_ = header_block_size;
@@ -97,7 +103,9 @@ class index_writer {
     buf_.append(bytes);
     if (buf_.size() >= (1u << 20)) flush();
   }
-  void write(const void* p, std::size_t n) { write(std::string_view(static_cast<const char*>(p), n)); }
+  void write(const void* p, std::size_t n) {
+    write(std::string_view(static_cast<const char*>(p), n));
+  }
   void end_section() {
     cur_.checksum = sum_.value();
     sections_.push_back(cur_);
@@ -263,8 +271,10 @@ inline const section& require_section(const index_file_info& info, section_tag t
 /// Reads a whole section into `out` and checks its checksum.
 template <class File>
 void read_section(const File& f, const section& s, std::string_view source, char* out) {
-  const std::size_t n = f.read_at(s.offset, std::span<char>(out, static_cast<std::size_t>(s.length)));
-  if (n != s.length) byte_reader({}, source, s.offset + n).fail("truncated section " + tag_name(s.tag));
+  const std::size_t n =
+      f.read_at(s.offset, std::span<char>(out, static_cast<std::size_t>(s.length)));
+  if (n != s.length)
+    byte_reader({}, source, s.offset + n).fail("truncated section " + tag_name(s.tag));
   if (checksum32(std::string_view(out, static_cast<std::size_t>(s.length))) != s.checksum) {
     byte_reader({}, source, s.offset).fail("checksum mismatch in section " + tag_name(s.tag));
   }
@@ -284,9 +294,11 @@ void verify_section(const File& f, const section& s, std::string_view source) {
   std::string buf(1 << 20, '\0');
   std::uint64_t done = 0;
   while (done < s.length) {
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), s.length - done));
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), s.length - done));
     const std::size_t n = f.read_at(s.offset + done, std::span<char>(buf.data(), want));
-    if (n != want) byte_reader({}, source, s.offset + done + n).fail("truncated section " + tag_name(s.tag));
+    if (n != want)
+      byte_reader({}, source, s.offset + done + n).fail("truncated section " + tag_name(s.tag));
     sum.update(std::string_view(buf.data(), n));
     done += n;
   }
