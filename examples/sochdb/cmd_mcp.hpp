@@ -1,21 +1,20 @@
 // The `sochdb mcp` command: an MCP server for agents on stdin/stdout.
 //
 // Opens the database in --db DIR (creating it) for the session, registers the tools of every
-// engine (key-value and logs today; each engine adds its registration call to
-// `register_mcp_tools`) and serves newline-delimited JSON-RPC 2.0 until stdin closes. stdout
-// carries protocol messages only; diagnostics go to stderr. docs/mcp.md has the client setup.
+// engine (key-value, logs, collections, context, agent memory) and serves newline-delimited
+// JSON-RPC 2.0 until stdin closes. stdout carries protocol messages only; diagnostics go to stderr.
+// docs/mcp.md has the client setup.
 #pragma once
 
 #include "cli.hpp"
 #include "cmd_kv.hpp"
 
+#include "../common/hash_embedder.hpp"
+
 #include <sochdb/mcp.hpp>
-#if __has_include(<sochdb/db/namespace.hpp>)  // the collections engine is on this branch
 #include <sochdb/mcp/collection_tools.hpp>
-#endif
-#if __has_include(<sochdb/context/context_builder.hpp>)  // the context builder is on this branch
 #include <sochdb/mcp/context_tools.hpp>
-#endif
+#include <sochdb/mcp/memory_tools.hpp>
 
 #include <iostream>
 #include <string>
@@ -29,14 +28,18 @@ template <class Database>
 void register_mcp_tools(sochdb::mcp::server& srv, Database& db) {
   sochdb::mcp::add_kv_tools(srv, db);
   sochdb::mcp::add_log_tools(srv, db);
-#if __has_include(<sochdb/db/namespace.hpp>)
   sochdb::mcp::add_collection_tools(srv, db);  // sochdb_list_collections, sochdb_search (BM25 /
-                                               // given vectors: the CLI has no embedder)
-#endif
-#if __has_include(<sochdb/context/context_builder.hpp>)
-  sochdb::mcp::add_context_tools(srv, db);  // sochdb_context_query (literal/get/last sections;
-                                            // search sections need a source: see docs/mcp.md)
-#endif
+                                               // given vectors: collections have their own
+                                               // embedders, which the CLI does not know)
+  sochdb::mcp::add_context_tools(srv, db);     // sochdb_context_query (literal/get/last sections;
+                                               // search sections need a source: see docs/mcp.md)
+  // memory_*: the deterministic feature-hashing embedder (examples/common) fused with BM25, so
+  // memory search works without a model; an application passes its real embedder here.
+  static const sochdb_examples::hash_embedder embedder(256);
+  sochdb::mcp::add_memory_tools(
+      srv, db,
+      {.embed = [](std::string_view text) { return embedder.embed(text); },
+       .dimension = embedder.dimension()});
   srv.add_resources(sochdb::mcp::table_resources(db));
 }
 
@@ -66,9 +69,11 @@ inline std::vector<command> mcp_commands() {
        "Runs a Model Context Protocol server on stdin/stdout (one JSON-RPC 2.0 message per\n"
        "line; protocol revisions 2025-06-18, 2025-03-26 and 2024-11-05) until stdin closes.\n"
        "Tools: sochdb_get, sochdb_put, sochdb_delete, sochdb_list_tables, sochdb_describe,\n"
-       "sochdb_query, logs_append, logs_tail, logs_timeline, and with the collections and\n"
-       "context engines sochdb_list_collections, sochdb_search, sochdb_context_query;\n"
-       "resources sochdb://tables/NAME.\n"
+       "sochdb_query, logs_append, logs_tail, logs_timeline, sochdb_list_collections,\n"
+       "sochdb_search, sochdb_context_query; agent memory: memory_search_episodes,\n"
+       "memory_get_episode_timeline, memory_search_entities, memory_get_entity_facts,\n"
+       "memory_build_context, memory_record_episode, memory_append_event,\n"
+       "memory_upsert_entity, memory_add_fact; resources sochdb://tables/NAME.\n"
        "Results are TOON text (JSON with \"format\":\"json\") plus structuredContent.\n"
        "Diagnostics go to stderr (none with --quiet). See docs/mcp.md for a client's config.\n\n"
        "example: sochdb --db ./db mcp\n",

@@ -3,6 +3,8 @@
 // tool over a memory_fs database.
 #include <sochdb/db.hpp>
 #include <sochdb/mcp.hpp>
+#include <sochdb/mcp/collection_tools.hpp>
+#include <sochdb/mcp/context_tools.hpp>
 
 #include <doctest/doctest.h>
 
@@ -455,9 +457,7 @@ TEST_CASE("serve: a whole session over streams, overlong lines refused") {
   CHECK(replies[3]["result"]["structuredContent"]["value"] == "v");
 }
 
-#if __has_include(<sochdb/db/namespace.hpp>)
-// Collections (db/namespace.hpp) are on this branch: their MCP tools run the real searches.
-#include <sochdb/mcp/collection_tools.hpp>
+// Collections (db/namespace.hpp): their MCP tools run the real searches.
 
 TEST_CASE("collection tools: list and search (vector, keyword, hybrid, filter)") {
   memory_fs fs;
@@ -510,11 +510,8 @@ TEST_CASE("collection tools: list and search (vector, keyword, hybrid, filter)")
   CHECK(r["structuredContent"]["mode"] == "keyword");
   CHECK(r["structuredContent"]["hits"][0]["id"] == "b");
 }
-#endif
 
-#if __has_include(<sochdb/context/context_builder.hpp>)
-// The context builder is on this branch: sochdb_context_query builds real contexts.
-#include <sochdb/mcp/context_tools.hpp>
+// The context builder: sochdb_context_query builds real contexts.
 
 TEST_CASE("context tool: sections under a token budget") {
   memory_fs fs;
@@ -553,4 +550,3 @@ TEST_CASE("context tool: sections under a token budget") {
                 {"arguments", {{"sections", {{{"name", "X"}, {"kind", "sql"}}}}}}}}};
   CHECK(reply(srv, bad.dump())["error"]["code"] == -32602);
 }
-#endif

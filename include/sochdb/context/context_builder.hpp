@@ -137,7 +137,7 @@ struct context_result {
 
 namespace detail::ctx {
 
-enum class kind { none, literal, get, last, search };
+enum class kind { none, literal, get, last, search, rows };
 
 struct section_spec {
   std::string name;
@@ -151,6 +151,7 @@ struct section_spec {
   std::vector<std::pair<std::string, context_value>> where;  // last
   std::string collection;                                    // search
   context_value query;                                       // search
+  std::vector<context_value> rows;                           // rows
 };
 
 inline std::string_view kind_name(kind k) {
@@ -163,6 +164,8 @@ inline std::string_view kind_name(kind k) {
       return "last";
     case kind::search:
       return "search";
+    case kind::rows:
+      return "rows";
     default:
       return "none";
   }
@@ -252,6 +255,12 @@ class context_section_builder {
     s.collection = std::move(collection);
     s.query = std::move(query);
     s.n = k;
+    return *this;
+  }
+  /// Rows the caller computed (objects become table rows, anything else one line each), in
+  /// this order; packed and truncated like any section's rows.
+  context_section_builder& rows(std::vector<context_value> rows) {
+    set(detail::ctx::kind::rows, "rows").rows = std::move(rows);
     return *this;
   }
   /// Static text (one row per line).
@@ -895,6 +904,9 @@ class context_builder {
           break;
         case kind::search:
           d.rows = read_search(*s);
+          break;
+        case kind::rows:
+          d.rows = s->rows;
           break;
         default:
           break;

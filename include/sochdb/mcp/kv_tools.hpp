@@ -21,6 +21,7 @@
 // one thread. The database must outlive the server.
 #pragma once
 
+#include <sochdb/core/clock.hpp>
 #include <sochdb/core/error.hpp>
 #include <sochdb/mcp/server.hpp>
 #include <sochdb/storage/snapshot_cursor.hpp>
@@ -462,90 +463,8 @@ void add_kv_tools(server& srv, Database& db, kv_tool_options o = {}) {
 
 namespace detail {
 
-/// Microseconds since the Unix epoch of an ISO-8601 UTC time "YYYY-MM-DD[THH:MM[:SS[.f]]][Z]"
-/// (or with a ±HH:MM offset), or of a string of digits (microseconds). nullopt when malformed.
-inline std::optional<std::int64_t> parse_time(std::string_view s) {
-  using namespace std::chrono;
-  if (!s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos) {
-    if (s.size() > 18) return std::nullopt;
-    return std::stoll(std::string(s));
-  }
-  std::size_t i = 0;
-  auto num = [&](std::size_t digits) -> std::optional<int> {
-    if (i + digits > s.size()) return std::nullopt;
-    int v = 0;
-    for (std::size_t k = 0; k < digits; ++k) {
-      char c = s[i + k];
-      if (c < '0' || c > '9') return std::nullopt;
-      v = v * 10 + (c - '0');
-    }
-    i += digits;
-    return v;
-  };
-  auto lit = [&](char c) {
-    if (i < s.size() && s[i] == c) {
-      ++i;
-      return true;
-    }
-    return false;
-  };
-  auto Y = num(4);
-  if (!Y || !lit('-')) return std::nullopt;
-  auto M = num(2);
-  if (!M || !lit('-')) return std::nullopt;
-  auto D = num(2);
-  if (!D) return std::nullopt;
-  year_month_day ymd{year(*Y), month(static_cast<unsigned>(*M)), day(static_cast<unsigned>(*D))};
-  if (!ymd.ok()) return std::nullopt;
-  std::int64_t us =
-      static_cast<std::int64_t>(sys_days(ymd).time_since_epoch().count()) * 86400000000LL;
-  if (i == s.size()) return us;
-  if (!lit('T') && !lit(' ')) return std::nullopt;
-  auto h = num(2);
-  if (!h || *h > 23 || !lit(':')) return std::nullopt;
-  auto mi = num(2);
-  if (!mi || *mi > 59) return std::nullopt;
-  us += (*h * 3600LL + *mi * 60LL) * 1000000LL;
-  if (lit(':')) {
-    auto sec = num(2);
-    if (!sec || *sec > 60) return std::nullopt;
-    us += *sec * 1000000LL;
-    if (lit('.')) {
-      std::int64_t frac = 0, scale = 100000;
-      std::size_t start = i;
-      while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-        frac += (s[i] - '0') * scale;
-        scale /= 10;
-        ++i;
-      }
-      if (i == start) return std::nullopt;
-      us += frac;
-    }
-  }
-  if (lit('Z') || i == s.size()) return i == s.size() ? std::optional(us) : std::nullopt;
-  int sign = lit('+') ? 1 : lit('-') ? -1 : 0;
-  if (sign == 0) return std::nullopt;
-  auto oh = num(2);
-  if (!oh || !lit(':')) return std::nullopt;
-  auto om = num(2);
-  if (!om || i != s.size()) return std::nullopt;
-  return us - sign * (*oh * 3600LL + *om * 60LL) * 1000000LL;
-}
-
-/// ISO-8601 UTC with microseconds: "2026-11-21T20:34:44.123456Z".
-inline std::string format_time(std::int64_t us) {
-  using namespace std::chrono;
-  std::int64_t days = us >= 0 ? us / 86400000000LL : -((-us + 86400000000LL - 1) / 86400000000LL);
-  std::int64_t rest = us - days * 86400000000LL;
-  year_month_day ymd{sys_days(std::chrono::days(days))};
-  char buf[64];
-  std::snprintf(
-      buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ", static_cast<int>(ymd.year()),
-      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-      static_cast<long long>(rest / 3600000000LL), static_cast<long long>(rest / 60000000LL % 60),
-      static_cast<long long>(rest / 1000000LL % 60), static_cast<long long>(rest % 1000000LL));
-  return buf;
-}
+inline std::optional<std::int64_t> parse_time(std::string_view s) { return parse_iso8601_us(s); }
+inline std::string format_time(std::int64_t us) { return format_iso8601_us(us); }
 
 inline std::string log_prefix(std::string_view table) { return std::string(table) + ":"; }
 
