@@ -1,6 +1,9 @@
 // Every code block of docs/context.md, as a program (run as a test: suite `docs`).
 #include <sochdb/sochdb.hpp>
 
+#include "../common/hash_embedder.hpp"
+
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -103,6 +106,32 @@ int main() {
     // [spec]
     EXPECT(from_spec.total_tokens <= 300);
     EXPECT(from_spec.text.rfind("## SYSTEM\n\nBe brief.", 0) == 0);
+
+    const sochdb_examples::hash_embedder embedder(384);
+    auto fn = [&](std::string_view t) { return embedder.embed(t); };
+    const std::uint64_t t = 1'700'000'000'000;  // ms: before the fact below
+    // [agent_memory]
+    sochdb::agent_memory mem(db, {.embed = fn, .dimension = 384});  // or {} for BM25 only
+    mem.upsert_entity({.id = "payments-api",
+                       .kind = "service",
+                       .name = "payments API",
+                       .description = "charges cards and issues refunds"});
+    mem.add_fact({.subject = "payments-api", .predicate = "pool_size", .object = "50"}, true);
+    auto ep = mem.record_episode({.type = "debug",
+                                  .summary = "refunds timed out: pool exhausted",
+                                  .entity_ids = {"payments-api"}});
+    mem.append_event({.episode_id = ep.id, .role = "user", .content = "refunds time out"});
+    auto similar = mem.search_episodes({.query = "timeouts on refunds", .k = 3});
+    auto then = mem.facts("payments-api", {.at_ms = t});  // what was true at t
+    auto packed = mem.build_context({.goal = "fix the refund timeouts",
+                                     .token_budget = 1024,
+                                     .episode_id = ep.id,
+                                     .entity_ids = {"payments-api"}});
+    // [agent_memory]
+    EXPECT(!similar.empty() && similar[0].episode.id == ep.id);
+    EXPECT(then.empty() && mem.facts("payments-api").size() == 1);
+    EXPECT(packed.total_tokens <= 1024 &&
+           packed.text.find("refunds time out") != std::string::npos);
   }
   std::filesystem::remove_all(dir);
   std::puts("context_tour: ok");

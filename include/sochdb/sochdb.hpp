@@ -13,4 +13,5 @@
 #include <sochdb/toon.hpp>
 #include <sochdb/graph.hpp>
 #include <sochdb/context.hpp>
+#include <sochdb/context/agent_memory.hpp>  // agent memory: collections + graph + context
 #include <sochdb/mcp.hpp>

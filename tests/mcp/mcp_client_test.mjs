@@ -170,37 +170,65 @@ await check("resources: tables listed and readable", async () => {
   assert.match(contents[0].text, /rows\[2\]\{key,name,age\}/);
 });
 
-// The engines that land later register these; once present, they must work through the SDK.
-if (has("sochdb_search")) {
-  await check("sochdb_search: vector, keyword (BM25), filter; sochdb_list_collections", async () => {
-    const l = await call("sochdb_list_collections", {});
-    assert.ok(l.structuredContent.collections.some((c) => c.collection === "notes"), text(l));
-    let r = await call("sochdb_search", { collection: "notes", vector: [1, 0, 0], k: 2 });
-    assert.equal(r.isError, false, text(r));
-    assert.deepEqual(r.structuredContent.hits.map((h) => h.id), ["n1", "n3"]);
-    r = await call("sochdb_search", { collection: "notes", query: "nearest neighbors graphs" });
-    assert.equal(r.structuredContent.mode, "keyword");
-    assert.equal(r.structuredContent.hits[0].id, "n2");
-    r = await call("sochdb_search", { collection: "notes", vector: [1, 0, 0], filter: { year: { $gte: 2020 } } });
-    assert.equal(r.structuredContent.hits[0].id, "n3");
-    assert.match(text(r), /hits\[\d+\]\{id,score,distance,year\}/);
+await check("sochdb_search: vector, keyword (BM25), filter; sochdb_list_collections", async () => {
+  const l = await call("sochdb_list_collections", {});
+  assert.ok(l.structuredContent.collections.some((c) => c.collection === "notes"), text(l));
+  let r = await call("sochdb_search", { collection: "notes", vector: [1, 0, 0], k: 2 });
+  assert.equal(r.isError, false, text(r));
+  assert.deepEqual(r.structuredContent.hits.map((h) => h.id), ["n1", "n3"]);
+  r = await call("sochdb_search", { collection: "notes", query: "nearest neighbors graphs" });
+  assert.equal(r.structuredContent.mode, "keyword");
+  assert.equal(r.structuredContent.hits[0].id, "n2");
+  r = await call("sochdb_search", { collection: "notes", vector: [1, 0, 0], filter: { year: { $gte: 2020 } } });
+  assert.equal(r.structuredContent.hits[0].id, "n3");
+  assert.match(text(r), /hits\[\d+\]\{id,score,distance,year\}/);
+});
+
+await check("sochdb_context_query (context builder)", async () => {
+  const r = await call("sochdb_context_query", {
+    sections: [{ name: "intro", kind: "literal", text: "hello" },
+               { name: "user", kind: "get", path: "users:1" }],
+    token_budget: 256,
   });
-} else {
-  console.log("note sochdb_search is not registered in this build (collections not merged)");
-}
-if (has("sochdb_context_query")) {
-  await check("sochdb_context_query (context builder)", async () => {
-    const r = await call("sochdb_context_query", {
-      sections: [{ name: "intro", kind: "literal", text: "hello" },
-                 { name: "user", kind: "get", path: "users:1" }],
-      token_budget: 256,
-    });
-    assert.equal(r.isError, false, text(r));
-    assert.match(text(r), /hello/);
+  assert.equal(r.isError, false, text(r));
+  assert.match(text(r), /hello/);
+});
+
+await check("memory_*: remember an entity, a fact and an episode; recall by meaning", async () => {
+  let r = await call("memory_upsert_entity", { id: "maya", kind: "person", name: "Maya",
+                                               description: "on-call engineer for payments" });
+  assert.equal(r.isError, false, text(r));
+  r = await call("memory_add_fact", { subject: "maya", predicate: "owns", object: "payments-api",
+                                      valid_from: "2026-06-01T00:00:00Z" });
+  assert.equal(r.isError, false, text(r));
+  r = await call("memory_record_episode", {
+    id: "inc-1", type: "debug", session_id: "s1",
+    summary: "refund requests timed out because the connection pool was exhausted",
+    entity_ids: ["maya"],
+    events: [{ role: "user", content: "refunds time out", ts: "2026-10-14T09:05:00Z" }],
   });
-} else {
-  console.log("note sochdb_context_query is not registered in this build (context builder not merged)");
-}
+  assert.equal(r.isError, false, text(r));
+  await call("memory_record_episode", { id: "chat-1", type: "conversation",
+                                        summary: "chose the fonts of the dashboard" });
+  r = await call("memory_append_event", { episode_id: "inc-1", role: "assistant",
+                                          content: "raise the pool size", ts: "2026-10-14T09:30:00Z" });
+  assert.equal(r.isError, false, text(r));
+  r = await call("memory_search_episodes", { query: "customers get timeouts on refunds", k: 2 });
+  assert.equal(r.structuredContent.episodes[0].id, "inc-1");
+  r = await call("memory_get_episode_timeline", { episode_id: "inc-1" });
+  assert.deepEqual(r.structuredContent.events.map((e) => e.role), ["user", "assistant"]);
+  r = await call("memory_search_entities", { query: "who is on call", kind: "person" });
+  assert.equal(r.structuredContent.entities[0].id, "maya");
+  r = await call("memory_get_entity_facts", { entity_id: "maya" });
+  assert.equal(r.structuredContent.facts[0].object, "payments-api");
+  r = await call("memory_build_context", { goal: "refunds time out again", token_budget: 300 });
+  assert.ok(r.structuredContent.total_tokens <= 300);
+  assert.match(text(r), /inc-1/);
+  r = await call("memory_get_episode_timeline", { episode_id: "missing" });
+  assert.equal(r.isError, true);
+  await assert.rejects(call("memory_search_episodes", { query: "x", episode_type: "chat" }),
+                       (e) => e instanceof McpError && e.code === -32602);
+});
 
 await check("SDK: unknown tool and bad arguments are JSON-RPC -32602", async () => {
   await assert.rejects(call("no_such_tool", {}), (e) => e instanceof McpError && e.code === -32602);

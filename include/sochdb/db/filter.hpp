@@ -46,6 +46,9 @@ class metadata_filter {
     f.source_ = std::make_shared<const std::string>(spec.dump());
     return f;
   }
+  static metadata_filter compile(const char* json_text) {  // a literal: not a JSON string value
+    return compile(std::string_view(json_text));
+  }
   static metadata_filter compile(std::string_view json_text) {
     auto j = nlohmann::json::parse(json_text, nullptr, false);
     if (j.is_discarded()) {
