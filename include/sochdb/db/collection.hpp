@@ -120,6 +120,8 @@ struct collection_info {
   std::size_t index_size_bytes = 0;                     ///< vector index memory
   std::size_t keyword_index_bytes = 0;                  ///< BM25 memory
   std::uint64_t checkpoint_ts = 0;  ///< commit timestamp covered by the newest checkpoint
+  std::size_t tombstones = 0;       ///< removed vectors still in the HNSW graph (compacted at 20%)
+  std::uint64_t compactions = 0;    ///< graph compactions since the collection was opened
   [[nodiscard]] nlohmann::json to_json() const {
     auto j = config.to_json();
     j["count"] = count;
@@ -128,6 +130,8 @@ struct collection_info {
     j["index_size_bytes"] = index_size_bytes;
     j["keyword_index_bytes"] = keyword_index_bytes;
     j["checkpoint_ts"] = checkpoint_ts;
+    j["tombstones"] = tombstones;
+    j["compactions"] = compactions;
     return j;
   }
 };
@@ -226,7 +230,10 @@ class collection_state : public extension {
     i.count = live_ - expired_locked(nullptr);
     i.vectors = vec_.size();
     i.index = vec_.kind();
-    i.index_size_bytes = vec_.stats().memory_bytes;
+    auto vs = vec_.stats();
+    i.index_size_bytes = vs.memory_bytes;
+    i.tombstones = vs.deleted;
+    i.compactions = compactions_;
     i.keyword_index_bytes = cfg_.hybrid ? bm25_.memory_usage() : 0;
     i.checkpoint_ts = checkpoint_ts_;
     return i;
@@ -753,6 +760,8 @@ class collection_state : public extension {
       index_doc(s, std::move(d), hash64(*c.value), c.value->size(), p);
     }
     flush(p);
+    // Updates and deletes leave HNSW tombstones: compact once they are a fifth of the graph.
+    if (vec_.compact_if_needed(0.2, 1)) ++compactions_;
   }
 
   template <class Db>
@@ -881,7 +890,8 @@ class collection_state : public extension {
   std::uint64_t checkpoint_ts_ = 0;
   std::uint64_t generation_ = 0;
   std::size_t changes_since_checkpoint_ = 0;
-  std::uint64_t version_ = 1;  // bumped by every apply (unique lock)
+  std::uint64_t version_ = 1;      // bumped by every apply (unique lock)
+  std::uint64_t compactions_ = 0;  // HNSW compactions since open (unique lock)
   mutable std::mutex fcache_mu_;
   mutable std::array<filter_cache_entry, 4> fcache_{};
   std::atomic<bool> stale_{false};

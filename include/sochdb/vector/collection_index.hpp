@@ -151,6 +151,27 @@ class collection_index {
     return std::visit([&](auto& i) { return i.remove(l); }, idx_);
   }
 
+  /// Compacts the HNSW graph (repairs the links around tombstones and frees them) once
+  /// tombstones exceed `fraction` of the nodes (and 64); a flat index frees rows on remove.
+  /// Returns whether it compacted. Amortized: each compaction follows at least fraction * n
+  /// removals, and costs about the work of re-inserting the removed nodes' neighbours.
+  bool compact_if_needed(double fraction = 0.2, std::size_t threads = 0) {
+    return std::visit(
+        [&](auto& i) {
+          if constexpr (requires { i.compact(threads); }) {
+            auto st = i.stats();
+            if (st.deleted <= 64 || static_cast<double>(st.deleted) <=
+                                        fraction * static_cast<double>(st.size + st.deleted))
+              return false;
+            i.compact(threads);
+            return true;
+          } else {
+            return false;
+          }
+        },
+        idx_);
+  }
+
   /// The k nearest live vectors passing `filter` (pre-filtered inside the index).
   std::vector<neighbor> search(std::span<const float> q, std::size_t k, const search_params& p,
                                const label_predicate& filter) const {
