@@ -224,6 +224,33 @@ TEST_CASE("agent memory: contexts fit the budget, most important parts first") {
   CHECK(small.text.find("related_entities") == std::string::npos);
 }
 
+TEST_CASE("agent memory: a session's episodes follow replacements") {
+  memory_fs fs;
+  auto db = mem_db::open("/db", {}, fs);
+  agent_memory m(db);
+  load(m);  // s1: ep1, ep3; s2: ep2
+  auto in_session = [&](const char* s) {
+    std::string ids;
+    auto r = m.build_context({.goal = "x", .session_id = s, .k = 10});
+    for (const char* id : {"ep1", "ep2", "ep3"})
+      if (r.text.find(std::string(id) + ",") != std::string::npos) ids += id;
+    return ids;
+  };
+  CHECK(in_session("s1") == "ep1ep3");
+  CHECK(in_session("s2") == "ep2");
+  // Moving ep3 to s2 (and a new start time) leaves no stale entry in s1.
+  m.record_episode({.id = "ep3",
+                    .type = "task",
+                    .session_id = "s2",
+                    .summary = "rotated the log segments",
+                    .started_at_ms = t0 + 3 * day_ms});
+  CHECK(in_session("s1") == "ep1");
+  CHECK(in_session("s2") == "ep2ep3");
+  // A session id with a '/' cannot reach into another session's keys.
+  m.record_episode({.id = "ep4", .type = "task", .session_id = "s1/x", .summary = "other"});
+  CHECK(in_session("s1") == "ep1");
+}
+
 TEST_CASE("agent memory: survives reopen (documents, events, graph, indexes)") {
   memory_fs fs;
   {

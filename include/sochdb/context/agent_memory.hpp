@@ -19,7 +19,8 @@
 //            the Unix epoch; ended_at 0 = still open).
 //   event    a KV entry of the namespace at `events/<episode id>/<20-digit µs>-<4-digit seq>`
 //            (so one prefix scan reads an episode's timeline in time order), value the JSON
-//            {role, content, ...data}.
+//            {role, content, ...data}. An episode with a session also has an empty index key
+//            `sessions/<hex of the session id>/<20-digit started_at ms>/<episode id>`.
 //   entity   a graph node of the namespace's graph (type = kind, properties {name, description,
 //            ...}) and a document of the hybrid collection `entities` (text = "name: description",
 //            metadata {kind, name, description}).
@@ -168,11 +169,7 @@ inline void check_id(std::string_view id, const char* what) {
                            " must be 1..128 bytes of [A-Za-z0-9_.:@-]");
 }
 
-inline std::uint64_t now_us() {
-  using namespace std::chrono;
-  return static_cast<std::uint64_t>(
-      duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
-}
+inline std::uint64_t now_us() { return static_cast<std::uint64_t>(system_now_us()); }
 
 inline std::atomic<unsigned> sequence{0};  // disambiguates ids and event keys of one µs
 
@@ -219,13 +216,18 @@ class agent_memory {
     detail::mem::check_id(e.id, "episode id");
     check_type(e.type);
     for (auto& id : e.entity_ids) detail::mem::check_id(id, "entity id");
-    if (e.started_at_ms == 0) e.started_at_ms = detail::mem::now_us() / 1000;
+    if (e.started_at_ms == 0) e.started_at_ms = system_ms_source{}();
     if (e.ended_at_ms != 0 && e.ended_at_ms < e.started_at_ms)
       throw invalid_argument("memory: episode " + e.id + " ends before it starts");
     document d{.id = e.id, .metadata = episode_metadata(e), .text = e.summary};
     if (auto v = embed(e.summary)) d.vectors.push_back(std::move(*v));
     db_->transaction([&](transaction_type& t) {
+      if (auto old = episodes_.get(t, e.id)) {  // a replaced episode leaves its session index
+        auto prev = episode_from(old->id, old->metadata);
+        if (!prev.session_id.empty()) ns_.del(t, session_key(prev));
+      }
       episodes_.upsert(t, d);
+      if (!e.session_id.empty()) ns_.put(t, session_key(e), "");
       for (auto ev : events) {
         ev.episode_id = e.id;
         put_event(t, ev);
@@ -329,7 +331,7 @@ class agent_memory {
     detail::mem::check_id(f.subject, "entity id");
     if (f.predicate.empty() || f.object.empty())
       throw invalid_argument("memory: a fact needs a predicate and an object");
-    if (f.valid_from_ms == 0) f.valid_from_ms = detail::mem::now_us() / 1000;
+    if (f.valid_from_ms == 0) f.valid_from_ms = system_ms_source{}();
     auto g = ns_.graph();
     db_->transaction([&](transaction_type& t) {
       if (!g.get_node(t, f.subject))
@@ -443,7 +445,7 @@ class agent_memory {
                          {"role", ev.role},
                          {"content", ev.content}};
     for (auto& [k, v] : ev.data.items())
-      if (!row.contains(k)) row[k] = context_value::parse(v.dump());
+      if (!row.contains(k)) row[k] = context_value(v);
     return row;
   }
   static context_value fact_row(const memory_fact& f) {
@@ -453,7 +455,7 @@ class agent_memory {
                          {"valid_from", detail::mem::iso_ms(f.valid_from_ms)},
                          {"valid_until", detail::mem::iso_ms(f.valid_until_ms)}};
     for (auto& [k, v] : f.properties.items())
-      if (!row.contains(k)) row[k] = context_value::parse(v.dump());
+      if (!row.contains(k)) row[k] = context_value(v);
     return row;
   }
 
@@ -503,19 +505,31 @@ class agent_memory {
     return c.search(sr);
   }
 
+  /// The session's newest k episodes, newest first: one scan of its index keys.
   std::vector<memory_episode> session_episodes(const std::string& session, std::size_t k) const {
-    // A session has few episodes: read them by filter through the keyword-free path (a scan of
-    // the collection's documents), newest first.
+    std::vector<std::string> ids;
+    for (auto [key, v] : ns_.scan(session_prefix(session)))
+      ids.emplace_back(key.substr(key.rfind('/') + 1));
     std::vector<memory_episode> out;
-    for (auto [key, v] : db_->scan_prefix(episodes_.state()->doc_prefix())) {
-      auto d = decode_document(v, key.substr(episodes_.state()->doc_prefix().size()), key);
-      if (d.metadata.value("session_id", "") == session)
-        out.push_back(episode_from(d.id, d.metadata));
-    }
-    std::sort(out.begin(), out.end(),
-              [](auto& a, auto& b) { return a.started_at_ms > b.started_at_ms; });
-    if (out.size() > k) out.resize(k);
+    for (auto it = ids.rbegin(); it != ids.rend() && out.size() < k; ++it)
+      if (auto e = get_episode(*it)) out.push_back(std::move(*e));
     return out;
+  }
+
+  // sessions/<hex of the session id>/<20-digit started_at ms>/<episode id>, empty value: a
+  // session's episodes in start order (hex keeps any session id from reaching into another's
+  // prefix). Written and removed in the episode's own transaction.
+  static std::string session_prefix(std::string_view session) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string p = "sessions/";
+    for (unsigned char c : session) {
+      p += hex[c >> 4];
+      p += hex[c & 15];
+    }
+    return p + "/";
+  }
+  static std::string session_key(const memory_episode& e) {
+    return session_prefix(e.session_id) + detail::mem::digits(e.started_at_ms, 20) + "/" + e.id;
   }
 
   void check_type(std::string_view type) const {

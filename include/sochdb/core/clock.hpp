@@ -31,6 +31,12 @@ struct system_ms_source {
   }
 };
 
+/// Microseconds since the Unix epoch by the wall clock (log and event timestamps).
+inline std::int64_t system_now_us() noexcept {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 /// Hybrid logical clock over a millisecond source (a callable returning uint64_t ms).
 template <class Source = system_ms_source>
 class basic_hybrid_clock {

@@ -540,9 +540,7 @@ void add_log_tools(server& srv, Database& db) {
               if (!t) throw tool_error("ts: not an ISO-8601 time: " + a["ts"].dump());
               us = *t;
             } else {
-              us = std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+              us = system_now_us();
             }
             std::string key = log_key(table, us, seq->fetch_add(1));
             db.put(key, a["entry"].dump());
