@@ -62,9 +62,9 @@ int main() {
   // [save]
   sochdb::memory_fs fs;  // sochdb::posix_fs for real files
   fs.create_directories("/db");
-  index.save(fs, "/db/docs.hnsw");                                        // atomic replace
-  auto loaded = vec::hnsw_index<>::load(fs, "/db/docs.hnsw");             // no rebuild
-  auto mapped = vec::hnsw_index<>::open_mapped(fs, "/db/docs.hnsw");      // read-only, in place
+  index.save(fs, "/db/docs.hnsw");                                    // atomic replace
+  auto loaded = vec::hnsw_index<>::load(fs, "/db/docs.hnsw");         // no rebuild
+  auto mapped = vec::hnsw_index<>::open_mapped(fs, "/db/docs.hnsw");  // read-only, in place
   // [save]
   expect(loaded.search(query, 10) == index.search(query, 10), "load is identical");
   expect(mapped.search(query, 10) == index.search(query, 10), "mapped is identical");

@@ -31,13 +31,6 @@ struct collection_tool_options {
   std::size_t max_k = 1000;                   ///< most hits per search
 };
 
-namespace detail {
-/// nlohmann::json (the collections' type) -> our ordered json.
-inline json to_ordered(const nlohmann::json& j) {
-  return json::parse(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
-}  // namespace detail
-
 /// Registers sochdb_list_collections and sochdb_search over `db`'s namespaces.
 template <class Database>
 void add_collection_tools(server& srv, Database& db, collection_tool_options o = {}) {

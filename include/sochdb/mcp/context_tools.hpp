@@ -24,6 +24,31 @@
 SOCHDB_BEGIN_NAMESPACE
 namespace mcp {
 
+namespace detail {
+/// The structuredContent of a built context: the text, its tokens and every section's report.
+inline json context_result_json(const context_result& r) {
+  json sections = json::array();
+  for (auto& s : r.sections) {
+    sections.push_back({{"name", s.name},
+                        {"kind", s.kind},
+                        {"rows", s.rows},
+                        {"rows_kept", s.rows_kept},
+                        {"tokens", s.tokens},
+                        {"truncated", s.truncated},
+                        {"dropped", s.dropped}});
+  }
+  return json{{"context", r.text},
+              {"total_tokens", r.total_tokens},
+              {"budget", r.budget},
+              {"format", std::string(to_string(r.format))},
+              {"sections", std::move(sections)}};
+}
+/// The text an agent gets is the context itself.
+inline std::string render_context(const json& result, const json&) {
+  return result["context"].get<std::string>();
+}
+}  // namespace detail
+
 /// Registers sochdb_context_query. `configure` runs on each builder before it executes (to
 /// attach search sources for `search` sections).
 template <class Database>
@@ -86,26 +111,9 @@ void add_context_tools(server& srv, Database& db,
             }
             auto b = context_builder<Database>::from_spec(db, spec);
             if (configure) configure(b);
-            context_result r = b.execute();
-            json sections = json::array();
-            for (auto& s : r.sections) {
-              sections.push_back({{"name", s.name},
-                                  {"kind", s.kind},
-                                  {"rows", s.rows},
-                                  {"rows_kept", s.rows_kept},
-                                  {"tokens", s.tokens},
-                                  {"truncated", s.truncated},
-                                  {"dropped", s.dropped}});
-            }
-            return json{{"context", r.text},
-                        {"total_tokens", r.total_tokens},
-                        {"budget", r.budget},
-                        {"format", std::string(to_string(r.format))},
-                        {"sections", std::move(sections)}};
+            return detail::context_result_json(b.execute());
           },
-      // The text an agent gets is the context itself.
-      .render = [](const json& result,
-                   const json&) { return result["context"].get<std::string>(); },
+      .render = detail::render_context,
   });
 }
 

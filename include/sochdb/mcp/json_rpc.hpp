@@ -41,6 +41,13 @@ namespace mcp {
 /// as it was built; the same type as toon::value.
 using json = nlohmann::ordered_json;
 
+namespace detail {
+/// nlohmann::json (collections, agent memory) -> our ordered json; invalid UTF-8 is replaced.
+inline json to_ordered(const nlohmann::json& j) {
+  return json::parse(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+}  // namespace detail
+
 /// The JSON-RPC 2.0 error codes MCP uses.
 namespace error_code {
 inline constexpr int parse_error = -32700;

@@ -20,6 +20,7 @@
 
 #include <sochdb/context/agent_memory.hpp>
 #include <sochdb/core/clock.hpp>
+#include <sochdb/mcp/context_tools.hpp>
 #include <sochdb/mcp/server.hpp>
 
 #include <cmath>
@@ -49,10 +50,6 @@ inline std::uint64_t time_ms(const json& a, const char* field) {
   return static_cast<std::uint64_t>(*us / 1000);
 }
 
-inline json to_json(const context_value& v) { return json::parse(v.dump()); }
-
-inline json plain_json(const nlohmann::json& v) { return json::parse(v.dump()); }
-
 }  // namespace detail::memtools
 
 /// Registers the memory_* tools over `db` (memory in namespace `o.ns`, default "memory").
@@ -61,7 +58,6 @@ void add_memory_tools(server& srv, Database& db, agent_memory_options o = {}) {
   using memory = agent_memory<Database>;
   using detail::memtools::str;
   using detail::memtools::time_ms;
-  using detail::memtools::to_json;
   // Created on the first call (see the file comment); the server calls tools on one thread.
   auto holder = std::make_shared<std::unique_ptr<memory>>();
   auto mem = [&db, holder, o]() -> memory& {
@@ -101,7 +97,7 @@ void add_memory_tools(server& srv, Database& db, agent_memory_options o = {}) {
                             .session_id = a.value("session_id", "")};
             json rows = json::array();
             for (auto& h : mem().search_episodes(q)) {
-              json row = to_json(memory::episode_row(h.episode));
+              json row = memory::episode_row(h.episode);
               row["score"] = std::round(h.score * 10000) / 10000;
               rows.push_back(std::move(row));
             }
@@ -129,11 +125,10 @@ void add_memory_tools(server& srv, Database& db, agent_memory_options o = {}) {
             if (!ep) throw tool_error("episode " + a["episode_id"].dump() + " does not exist");
             json events = json::array();
             for (auto& ev : mem().timeline(id, a.value("limit", std::size_t{100})))
-              events.push_back(to_json(memory::event_row(ev)));
+              events.push_back(memory::event_row(ev));
             std::size_t n = events.size();
-            return json{{"episode", to_json(memory::episode_row(*ep))},
-                        {"events", std::move(events)},
-                        {"count", n}};
+            return json{
+                {"episode", memory::episode_row(*ep)}, {"events", std::move(events)}, {"count", n}};
           },
   });
 
@@ -193,13 +188,13 @@ void add_memory_tools(server& srv, Database& db, agent_memory_options o = {}) {
                          .predicate = a.value("predicate", "")};
             if (a.contains("at")) q.at_ms = time_ms(a, "at");
             json facts = json::array();
-            for (auto& f : mem().facts(id, q)) facts.push_back(to_json(memory::fact_row(f)));
+            for (auto& f : mem().facts(id, q)) facts.push_back(memory::fact_row(f));
             json entity = {{"id", e->id},
                            {"kind", e->kind},
                            {"name", e->name},
                            {"description", e->description}};
-            json props = detail::memtools::plain_json(e->properties);  // named: items() refers
-            for (auto& [k, v] : props.items())                         // into it
+            json props = detail::to_ordered(e->properties);  // named: items() refers
+            for (auto& [k, v] : props.items())               // into it
               if (!entity.contains(k)) entity[k] = v;
             std::size_t n = facts.size();
             return json{{"entity", std::move(entity)}, {"facts", std::move(facts)}, {"count", n}};
@@ -239,23 +234,9 @@ void add_memory_tools(server& srv, Database& db, agent_memory_options o = {}) {
                 .include_schema = a.value("include_schema", false),
                 .format = parse_context_format(a.value("format", "toon")),
                 .k = a.value("k", std::size_t{5})};
-            auto res = mem().build_context(r);
-            json sections = json::array();
-            for (auto& s : res.sections)
-              sections.push_back({{"name", s.name},
-                                  {"rows", s.rows},
-                                  {"rows_kept", s.rows_kept},
-                                  {"tokens", s.tokens},
-                                  {"truncated", s.truncated},
-                                  {"dropped", s.dropped}});
-            return json{{"context", res.text},
-                        {"total_tokens", res.total_tokens},
-                        {"budget", res.budget},
-                        {"format", std::string(to_string(res.format))},
-                        {"sections", std::move(sections)}};
+            return detail::context_result_json(mem().build_context(r));
           },
-      .render = [](const json& result,
-                   const json&) { return result["context"].get<std::string>(); },
+      .render = detail::render_context,
   });
 
   // ---- writes ----
@@ -304,8 +285,7 @@ void add_memory_tools(server& srv, Database& db, agent_memory_options o = {}) {
               }
             }
             auto stored = mem().record_episode(std::move(e), events);
-            return json{{"episode", to_json(memory::episode_row(stored))},
-                        {"events_added", events.size()}};
+            return json{{"episode", memory::episode_row(stored)}, {"events_added", events.size()}};
           },
   });
 
@@ -329,9 +309,9 @@ void add_memory_tools(server& srv, Database& db, agent_memory_options o = {}) {
                             .ts_us = time_ms(a, "ts") * 1000,
                             .role = a.value("role", ""),
                             .content = a["content"].get<std::string>()};
-            if (a.contains("data")) ev.data = nlohmann::json::parse(a["data"].dump());
+            if (a.contains("data")) ev.data = nlohmann::json(a["data"]);
             ev = mem().append_event(std::move(ev));  // not_found: an isError result
-            return to_json(memory::event_row(ev));
+            return memory::event_row(ev);
           },
   });
 
@@ -355,8 +335,7 @@ void add_memory_tools(server& srv, Database& db, agent_memory_options o = {}) {
                             .kind = a["kind"].get<std::string>(),
                             .name = a["name"].get<std::string>(),
                             .description = a.value("description", "")};
-            if (a.contains("properties"))
-              e.properties = nlohmann::json::parse(a["properties"].dump());
+            if (a.contains("properties")) e.properties = nlohmann::json(a["properties"]);
             mem().upsert_entity(e);
             return json{{"id", e.id}, {"kind", e.kind}, {"name", e.name}};
           },
@@ -387,10 +366,9 @@ void add_memory_tools(server& srv, Database& db, agent_memory_options o = {}) {
                           .object = a["object"].get<std::string>(),
                           .valid_from_ms = time_ms(a, "valid_from"),
                           .valid_until_ms = time_ms(a, "valid_until")};
-            if (a.contains("properties"))
-              f.properties = nlohmann::json::parse(a["properties"].dump());
+            if (a.contains("properties")) f.properties = nlohmann::json(a["properties"]);
             f = mem().add_fact(std::move(f), a.value("supersede", false));
-            return to_json(memory::fact_row(f));
+            return memory::fact_row(f);
           },
   });
 }
