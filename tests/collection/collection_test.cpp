@@ -9,6 +9,9 @@
 #include <random>
 #include <set>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_collection_collection_test {
+
 using namespace sochdb;
 
 namespace {
@@ -625,3 +628,5 @@ TEST_CASE("filters: repeated filters use the cached result map, invalidated by c
   CHECK(got.count("7") == 0);
   CHECK(got.count("57") == 0);
 }
+
+}  // namespace test_collection_collection_test

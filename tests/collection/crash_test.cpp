@@ -20,6 +20,9 @@
 #include <set>
 #include <thread>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_collection_crash_test {
+
 using namespace sochdb;
 
 namespace {
@@ -252,3 +255,5 @@ TEST_CASE("collections: concurrent writers and searchers" * doctest::test_suite(
   CHECK(c.count() == kv);
   CHECK(c.keyword_search("doc", 1000).size() == kv);
 }
+
+}  // namespace test_collection_crash_test

@@ -5,6 +5,9 @@
 #include <sochdb/context.hpp>
 #include <sochdb/db.hpp>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_context_collection_context_test {
+
 using namespace sochdb;
 
 namespace {
@@ -57,3 +60,5 @@ TEST_CASE("context: search sections over a collection") {
     CHECK(t.total_tokens <= budget);
   }
 }
+
+}  // namespace test_context_collection_context_test

@@ -14,6 +14,9 @@
 #include <string>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_context_context_test {
+
 using namespace sochdb;
 
 namespace {
@@ -558,3 +561,5 @@ TEST_CASE("context: collection adapter routes text to keyword search, embeddings
                       .execute(),
                   invalid_argument);
 }
+
+}  // namespace test_context_context_test

@@ -7,6 +7,9 @@
 #include <random>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_core_arena_test {
+
 using namespace sochdb;
 
 TEST_CASE("arena honours alignment and keeps earlier allocations intact") {
@@ -40,3 +43,5 @@ TEST_CASE("arena usage counts blocks, large allocations get their own") {
   CHECK(a.memory_usage() == before);
   CHECK_THROWS_AS(arena(10), invalid_argument);
 }
+
+}  // namespace test_core_arena_test

@@ -5,6 +5,9 @@
 #include <random>
 #include <string>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_core_checksum_test {
+
 using namespace sochdb;
 
 TEST_CASE("checksum32 is XXH3-64 truncated, stable across runs") {
@@ -37,3 +40,5 @@ TEST_CASE("any single bit flip changes the checksum") {
     }
   }
 }
+
+}  // namespace test_core_checksum_test

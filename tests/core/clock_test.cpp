@@ -8,6 +8,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_core_clock_test {
+
 using namespace sochdb;
 
 namespace {
@@ -92,3 +95,5 @@ TEST_CASE("hybrid clock hands out unique timestamps across threads" *
   std::sort(all.begin(), all.end());
   CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());
 }
+
+}  // namespace test_core_clock_test

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_core_coding_test {
+
 using namespace sochdb;
 
 TEST_CASE("fixed-width coding round-trips in both byte orders") {
@@ -116,3 +119,5 @@ TEST_CASE("prefix_successor bounds prefix scans") {
   CHECK(prefix_successor("").empty());
   CHECK(to_hex(std::string("\x00\xab", 2)) == "00ab");
 }
+
+}  // namespace test_core_coding_test

@@ -5,6 +5,9 @@
 
 #include <string>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_core_error_test {
+
 using namespace sochdb;
 
 TEST_CASE("version macros agree with the meson project version") {
@@ -70,3 +73,5 @@ TEST_CASE("printable_key escapes binary bytes and truncates") {
   CHECK(printable_key("it's") == "'it\\x27s'");
   CHECK(printable_key(std::string(100, 'k'), 10) == "'kkkkkkkkkk'...");
 }
+
+}  // namespace test_core_error_test

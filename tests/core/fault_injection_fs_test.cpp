@@ -10,6 +10,9 @@
 #include <sstream>
 #include <thread>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_core_fault_injection_fs_test {
+
 using namespace sochdb;
 
 namespace {
@@ -237,3 +240,5 @@ TEST_CASE("concurrent writers through one fault_injection_fs" *
   CHECK(read_all(fs, "/db/t1") == std::string(500, 'x'));
   CHECK(read_all(fs, "/db/t2") == std::string(500, 'x'));
 }
+
+}  // namespace test_core_fault_injection_fs_test

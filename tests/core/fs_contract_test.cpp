@@ -9,6 +9,9 @@
 
 #include <string>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_core_fs_contract_test {
+
 using namespace sochdb;
 
 namespace {
@@ -174,3 +177,5 @@ TEST_CASE("path helpers") {
   CHECK(memory_fs::normalize("/") == "/");
   CHECK(memory_fs::normalize("./") == ".");
 }
+
+}  // namespace test_core_fs_contract_test

@@ -7,6 +7,9 @@
 #include <stdexcept>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_core_thread_pool_test {
+
 using namespace sochdb;
 
 TEST_CASE("submit returns results and exceptions through futures") {
@@ -54,3 +57,5 @@ TEST_CASE("wait_idle waits for queued work; destruction drains the queue" *
   }
   CHECK(done.load() == 200);
 }
+
+}  // namespace test_core_thread_pool_test

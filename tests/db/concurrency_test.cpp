@@ -14,6 +14,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_db_concurrency_test {
+
 using namespace sochdb;
 
 namespace {
@@ -110,3 +113,5 @@ TEST_CASE("concurrency: sync full groups concurrent commits into shared syncs" *
   MESSAGE("200 commits from 4 threads: " << s.commit_groups << " groups, " << s.storage.wal_syncs
                                          << " WAL syncs");
 }
+
+}  // namespace test_db_concurrency_test

@@ -28,6 +28,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_db_crash_test {
+
 using namespace sochdb;
 
 namespace {
@@ -467,3 +470,5 @@ TEST_CASE("crash lsm: a flipped bit in an SSTable fails only the reads of its bl
                             << " touched no live key's block");
   CHECK(reported > 0);
 }
+
+}  // namespace test_db_crash_test

@@ -12,6 +12,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_db_database_test {
+
 using namespace sochdb;
 using namespace std::chrono_literals;
 
@@ -258,3 +261,5 @@ TEST_CASE("database: random operations agree with a std::map, across reopen and 
     if (round == 2) db.checkpoint();
   }
 }
+
+}  // namespace test_db_database_test

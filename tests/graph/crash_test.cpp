@@ -13,6 +13,9 @@
 #include <set>
 #include <string>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_graph_crash_test {
+
 using namespace sochdb;
 
 namespace {
@@ -131,3 +134,5 @@ TEST_CASE("graph crash: torn writes") {
   MESSAGE("graph/torn: " << crashed << " points verified");
   CHECK(crashed > 0);
 }
+
+}  // namespace test_graph_crash_test

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_graph_graph_test {
+
 using namespace sochdb;
 
 namespace {
@@ -492,3 +495,5 @@ TEST_CASE("graph: concurrent writers keep adjacency symmetric" *
   }
   CHECK(outs == ins);
 }
+
+}  // namespace test_graph_graph_test

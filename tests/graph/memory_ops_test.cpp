@@ -6,6 +6,9 @@
 #include <sochdb/db.hpp>
 #include <sochdb/graph.hpp>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_graph_memory_ops_test {
+
 using namespace sochdb;
 
 namespace {
@@ -57,3 +60,5 @@ TEST_CASE("graph in a namespace, written through the atomic memory writer") {
   CHECK_FALSE(g.get_node("alice"));
   CHECK_FALSE(db.scan_prefix(where.key_prefix).valid());
 }
+
+}  // namespace test_graph_memory_ops_test

@@ -12,6 +12,9 @@
 #include <tuple>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_graph_temporal_test {
+
 using namespace sochdb;
 
 namespace {
@@ -170,3 +173,5 @@ TEST_CASE("temporal: a point query reads a few time blocks, not the whole histor
   CHECK(cur[0].to == "idle");
   CHECK(st.entries_read < 200);
 }
+
+}  // namespace test_graph_temporal_test

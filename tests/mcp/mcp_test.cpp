@@ -11,6 +11,9 @@
 #include <sstream>
 #include <string>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_mcp_mcp_test {
+
 using namespace sochdb;
 using mcp::json;
 using mem_db = basic_database<wal_storage<memory_fs>>;
@@ -550,3 +553,5 @@ TEST_CASE("context tool: sections under a token budget") {
                 {"arguments", {{"sections", {{{"name", "X"}, {"kind", "sql"}}}}}}}}};
   CHECK(reply(srv, bad.dump())["error"]["code"] == -32602);
 }
+
+}  // namespace test_mcp_mcp_test

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_mcp_memory_test {
+
 using namespace sochdb;
 using mcp::json;
 
@@ -421,3 +424,5 @@ TEST_CASE("memory tools: an agent remembers and recalls over MCP") {
                   {"params", {{"name", "memory_build_context"}, {"arguments", {{"goal", "x"}}}}}});
   CHECK(bad["error"]["code"] == -32602);  // token_budget is required (the seed's schema)
 }
+
+}  // namespace test_mcp_memory_test

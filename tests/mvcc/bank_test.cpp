@@ -20,6 +20,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_mvcc_bank_test {
+
 using namespace sochdb;
 
 namespace {
@@ -187,3 +190,5 @@ TEST_CASE("write skew: snapshot isolation breaks the constraint, serializable ne
   CHECK(ser == 0);
   CHECK(ser_aborts >= static_cast<std::uint64_t>(rounds));
 }
+
+}  // namespace test_mvcc_bank_test

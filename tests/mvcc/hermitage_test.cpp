@@ -28,6 +28,9 @@
 #include <optional>
 #include <string>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_mvcc_hermitage_test {
+
 using namespace sochdb;
 
 namespace {
@@ -570,3 +573,5 @@ TEST_CASE("hermitage: the matrix (anomaly x level), compared with PostgreSQL") {
   }
   MESSAGE(table);
 }
+
+}  // namespace test_mvcc_hermitage_test

@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_mvcc_policy_contract_test {
+
 using namespace sochdb;
 
 namespace {
@@ -141,3 +144,5 @@ TEST_CASE_TEMPLATE("versioning policy contract", V, serializable, snapshot_isola
     }
   }
 }
+
+}  // namespace test_mvcc_policy_contract_test

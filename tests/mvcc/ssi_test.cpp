@@ -22,6 +22,9 @@
 #include <string>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_mvcc_ssi_test {
+
 using namespace sochdb;
 
 namespace {
@@ -348,3 +351,5 @@ TEST_CASE("ssi: bookkeeping stays bounded while a long transaction pins it") {
   CHECK(after.tracked_bytes == 0);
   CHECK(after.retained_committed == 0);
 }
+
+}  // namespace test_mvcc_ssi_test

@@ -12,6 +12,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_mvcc_transaction_test {
+
 using namespace sochdb;
 using namespace std::chrono_literals;
 
@@ -321,3 +324,5 @@ TEST_CASE("transaction: durable on the WAL backend; an aborted one leaves nothin
   CHECK_FALSE(db.exists("z"));
   CHECK(db.stats().storage.recovery.transactions == 1);
 }
+
+}  // namespace test_mvcc_transaction_test

@@ -23,6 +23,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_mvcc_txn_crash_test {
+
 using namespace sochdb;
 
 namespace {
@@ -231,3 +234,5 @@ TEST_CASE("txn crash: torn writes in a transactional workload") {
   MESSAGE("txn/torn: " << crashed << " points verified");
   CHECK(crashed > 0);
 }
+
+}  // namespace test_mvcc_txn_crash_test

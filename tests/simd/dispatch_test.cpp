@@ -9,6 +9,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_simd_dispatch_test {
+
 namespace simd = sochdb::simd;
 
 TEST_CASE("best_kernels picks the best ISA the CPU supports") {
@@ -90,3 +93,5 @@ TEST_CASE("metrics are constructed and used from many threads at once" *
   for (auto& t : ts) t.join();
   for (int v : ok) CHECK(v == 1);
 }
+
+}  // namespace test_simd_dispatch_test

@@ -16,6 +16,9 @@
 #include <string>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_simd_kernel_test {
+
 namespace simd = sochdb::simd;
 
 namespace {
@@ -503,3 +506,5 @@ TEST_CASE("float16 conversion is exact and rounds to nearest even") {
   }
 #endif
 }
+
+}  // namespace test_simd_kernel_test

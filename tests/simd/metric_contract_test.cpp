@@ -11,6 +11,9 @@
 #include <type_traits>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_simd_metric_contract_test {
+
 namespace simd = sochdb::simd;
 
 namespace {
@@ -135,3 +138,5 @@ TEST_CASE("the documented conventions hold on known vectors") {
   simd::l2<std::int8_t> li;
   CHECK(li.distance(i1, i2, 2) == 2 * 255.f * 255.f);
 }
+
+}  // namespace test_simd_metric_contract_test

@@ -8,6 +8,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_storage_commit_pipeline_test {
+
 using namespace sochdb;
 
 TEST_CASE("commit pipeline: timestamps increase, published follows, empty batches are free") {
@@ -112,3 +115,5 @@ TEST_CASE("commit pipeline: a storage error reaches every member and later commi
   std::string v;
   CHECK(s->get("a", max_timestamp, 0, v));  // reads keep working
 }
+
+}  // namespace test_storage_commit_pipeline_test

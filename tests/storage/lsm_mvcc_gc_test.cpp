@@ -10,6 +10,9 @@
 
 #include <string>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_storage_lsm_mvcc_gc_test {
+
 using namespace sochdb;
 
 namespace {
@@ -141,3 +144,5 @@ TEST_CASE("lsm+mvcc: a transaction that committed still reads nothing GC'd while
   db.compact();
   CHECK(versions(db) <= std::uint64_t{keys} + 1);
 }
+
+}  // namespace test_storage_lsm_mvcc_gc_test

@@ -19,6 +19,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_storage_lsm_test {
+
 using namespace sochdb;
 
 namespace {
@@ -520,3 +523,5 @@ TEST_CASE("lsm: scans stay consistent at their snapshot while flushes and compac
   MESSAGE("scans: " << scans.load() << ", flushes: " << st.lsm.flushes
                     << ", compactions: " << st.lsm.compactions);
 }
+
+}  // namespace test_storage_lsm_test

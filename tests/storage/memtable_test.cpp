@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_storage_memtable_test {
+
 using namespace sochdb;
 
 TEST_CASE("internal keys: versions sort newest first, user keys by bytes") {
@@ -171,3 +174,5 @@ TEST_CASE("mem_store::rebuild keeps what readers at or above the horizon can see
     }
   }
 }
+
+}  // namespace test_storage_memtable_test

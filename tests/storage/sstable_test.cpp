@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_storage_sstable_test {
+
 using namespace sochdb;
 
 namespace {
@@ -429,3 +432,5 @@ TEST_CASE("manifest: edits round trip; a torn tail is ignored; damage elsewhere 
   CHECK_FALSE(parse_current_file("MANIFEST-12"));
   CHECK_FALSE(parse_current_file("MANIFEST-x\n"));
 }
+
+}  // namespace test_storage_sstable_test

@@ -12,6 +12,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_storage_storage_contract_test {
+
 using namespace sochdb;
 
 namespace {
@@ -204,3 +207,5 @@ TEST_CASE_TEMPLATE("storage contract: readers run beside the writer" *
   stop = true;
   reader.join();
 }
+
+}  // namespace test_storage_storage_contract_test

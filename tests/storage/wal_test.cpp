@@ -6,6 +6,9 @@
 
 #include <string>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_storage_wal_test {
+
 using namespace sochdb;
 
 namespace {
@@ -323,3 +326,5 @@ TEST_CASE("wal_storage: hostile bytes cannot make the resync search run away") {
   auto s = wal_fi::open(fs, "/db", no_bg({.skip_corrupt_records = true}));
   CHECK(get(*s, "k1") == "value-1");
 }
+
+}  // namespace test_storage_wal_test

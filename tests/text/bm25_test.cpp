@@ -10,6 +10,9 @@
 #include <set>
 #include <string>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_text_bm25_test {
+
 using namespace sochdb;
 
 namespace {
@@ -155,3 +158,5 @@ TEST_CASE("serialize / deserialize round-trips; damage is rejected") {
     CHECK_THROWS_AS(bm25_index::deserialize(bad), error);
   }
 }
+
+}  // namespace test_text_bm25_test

@@ -12,6 +12,9 @@
 #include <cmath>
 #include <string>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_text_fts5_compare_test {
+
 using namespace sochdb;
 
 namespace {
@@ -95,3 +98,5 @@ TEST_CASE("BM25 ranking equals SQLite FTS5 bm25() (robertson idf, k1 1.2, b 0.75
                               << " with identical top-10 order");
   CHECK(compared == c.queries.size());
 }
+
+}  // namespace test_text_fts5_compare_test

@@ -2,6 +2,9 @@
 
 #include <sochdb/text/fusion.hpp>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_text_fusion_test {
+
 using namespace sochdb;
 
 TEST_CASE("reciprocal rank fusion sums 1/(k + rank)") {
@@ -36,3 +39,5 @@ TEST_CASE("weighted fusion normalizes each list to [0, 1]") {
   CHECK(weighted_fuse(vec, kw, 0.0, 10)[0].id == 3);
   CHECK_THROWS_AS(weighted_fuse(vec, kw, 1.5, 10), invalid_argument);
 }
+
+}  // namespace test_text_fusion_test

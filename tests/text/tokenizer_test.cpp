@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_text_tokenizer_test {
+
 using namespace sochdb;
 using words = std::vector<std::string>;
 
@@ -77,3 +80,5 @@ TEST_CASE("long words are cut at a code-point boundary; stop words keep position
   CHECK(got == std::vector<std::pair<std::string, std::uint32_t>>{{"cat", 1}, {"mat", 5}});
   CHECK_THROWS_AS(tokenizer({.max_token_bytes = 2}), invalid_argument);
 }
+
+}  // namespace test_text_tokenizer_test

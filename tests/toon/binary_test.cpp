@@ -10,6 +10,9 @@
 
 #include "toon_test_util.hpp"
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_toon_binary_test {
+
 using namespace sochdb;
 using namespace toon_test;
 namespace bin = sochdb::toon::binary;
@@ -263,3 +266,5 @@ TEST_CASE("binary: is smaller than compact JSON on tables") {
   CHECK(binary < row_wise);
   CHECK(binary * 2 < json);
 }
+
+}  // namespace test_toon_binary_test

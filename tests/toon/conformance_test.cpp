@@ -11,6 +11,9 @@
 
 #include "toon_test_util.hpp"
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_toon_conformance_test {
+
 using namespace sochdb;
 using namespace toon_test;
 
@@ -112,3 +115,5 @@ TEST_CASE("conformance: decoding then re-encoding the fixtures is stable") {
   MESSAGE(checked << " fixtures round-tripped");
   CHECK(checked > 300);
 }
+
+}  // namespace test_toon_conformance_test

@@ -17,6 +17,9 @@
 
 #include "toon_test_util.hpp"
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_toon_text_test {
+
 using namespace sochdb;
 using toon::value;
 
@@ -427,3 +430,5 @@ TEST_CASE("encode and decode are safe from several threads" * doctest::test_suit
   for (auto& th : threads) th.join();
   for (int m : mismatches) CHECK(m == 0);
 }
+
+}  // namespace test_toon_text_test

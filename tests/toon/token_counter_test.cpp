@@ -10,6 +10,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_toon_token_counter_test {
+
 using namespace sochdb;
 
 namespace {
@@ -125,3 +128,5 @@ TEST_CASE("approx_token_counter splits like the o200k pre-tokenizer") {
   // TOON's tab delimiter costs a token between cells.
   CHECK(c.count("a\tb") > c.count("a b"));
 }
+
+}  // namespace test_toon_token_counter_test

@@ -19,6 +19,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_vector_index_test {
+
 namespace vec = sochdb::vector;
 namespace simd = sochdb::simd;
 
@@ -482,3 +485,5 @@ TEST_CASE("multi_vector_index aggregates max and mean per document") {
   auto again = mv.search({x.data() + (17 * per + 1) * d, d}, 5, {.inner = {.ef = 64}});
   for (auto& h : again) CHECK(h.label != 517);
 }
+
+}  // namespace test_vector_index_test

@@ -13,6 +13,9 @@
 #include <thread>
 #include <vector>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_vector_quantizer_test {
+
 namespace vec = sochdb::vector;
 namespace simd = sochdb::simd;
 using simd::metric_kind;
@@ -380,3 +383,5 @@ TEST_CASE("quantizers serve concurrent encoders and queries" * doctest::test_sui
   run(s);
   run(p);
 }
+
+}  // namespace test_vector_quantizer_test

@@ -14,6 +14,9 @@
 #include <set>
 #include <thread>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_vector_router_test {
+
 namespace vec = sochdb::vector;
 namespace simd = sochdb::simd;
 
@@ -234,3 +237,5 @@ TEST_CASE("index_router answers searches throughout background migrations" *
     if (!std::count(victims.begin(), victims.end(), l)) oracle.add(l, {x.data() + l * d, d});
   CHECK(vtest::recall(r, oracle, q, 64, d, 10, {.ef = 64}) >= 0.95);
 }
+
+}  // namespace test_vector_router_test

@@ -11,6 +11,9 @@
 
 #include <string>
 
+// Everything below in a namespace of its own: the target also builds as one unity TU.
+namespace test_vector_vamana_test {
+
 namespace vec = sochdb::vector;
 namespace simd = sochdb::simd;
 
@@ -202,3 +205,5 @@ TEST_CASE("vamana_index rejects damaged files and bad arguments") {
   q[0] = INFINITY;
   CHECK_THROWS_AS((void)v.search(q, 5), sochdb::invalid_argument);
 }
+
+}  // namespace test_vector_vamana_test
