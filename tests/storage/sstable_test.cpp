@@ -10,6 +10,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -290,6 +291,60 @@ TEST_CASE("sstable: round trip through every compression policy, pread and mmap"
   std::vector<std::string> samples;
   for (int i = 0; i < 3000; ++i) samples.push_back(std::string(30, 'a' + i % 3) + key_of(i));
   table_round_trip<zstd>({.level = 3, .dictionary = zstd_train_dictionary(samples, 2048)});
+}
+
+TEST_CASE("sstable: the index search by key prefix agrees with full key comparisons") {
+  // User keys that stress the 8-byte prefixes: shorter than 8 bytes, embedded NUL and 0xff
+  // bytes, and long runs that share their first 8 bytes.
+  std::mt19937_64 rng(29);
+  std::set<std::string> users;
+  const std::string alphabet("\0\x01a\x7f\xfe\xff", 6);
+  while (users.size() < 4000) {
+    std::string k(static_cast<std::size_t>(rng() % 12), '\0');
+    for (auto& c : k) c = alphabet[rng() % alphabet.size()];
+    if (rng() % 3 == 0) k = "sharedpfx" + k;  // ties on the prefix
+    users.insert(k);
+  }
+  users.erase("");
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (auto& u : users) entries.emplace_back(ikey(u, 100), "v" + u);
+  memory_fs fs;
+  fs.create_directories("/t");
+  // Small blocks: many of them, so the index search has work to do.
+  sst_builder<memory_fs, lz4> b(fs, "/t/000009.sst", sst_options{.block_size = 256}, {});
+  for (auto& [k, v] : entries) b.add(k, v);
+  b.finish();
+  lz4_reader::open_args a;
+  a.number = 9;
+  auto r = lz4_reader::open(fs, "/t/000009.sst", "sstable 000009.sst", a);
+  REQUIRE(r->block_count() > 100);
+  auto reference = [&](std::string_view target) {  // a plain binary search over the index keys
+    std::size_t lo = 0, hi = r->block_count();
+    while (lo < hi) {
+      std::size_t mid = lo + (hi - lo) / 2;
+      if (compare_internal_keys(r->index_key(mid), target) < 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  };
+  std::string out;
+  for (auto& u : users) {
+    for (std::uint64_t ts : {std::uint64_t{50}, std::uint64_t{100}, max_timestamp}) {
+      std::string t = lookup_key(u, ts);
+      REQUIRE(r->find_block(t) == reference(t));
+    }
+    REQUIRE(r->get(lookup_key(u, 100), u, bloom_hash(u), 0, out) == lookup_state::found);
+    CHECK(out == "v" + u);
+  }
+  for (int i = 0; i < 2000; ++i) {  // absent keys land where full comparisons put them
+    std::string k(static_cast<std::size_t>(rng() % 14), '\0');
+    for (auto& c : k) c = alphabet[rng() % alphabet.size()];
+    std::string t = lookup_key(k, 100);
+    REQUIRE(r->find_block(t) == reference(t));
+  }
 }
 
 TEST_CASE("sstable: a damaged block fails only the reads that touch it, naming file and offset") {

@@ -35,6 +35,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -301,8 +302,8 @@ class sst_reader {
   [[nodiscard]] std::size_t block_count() const noexcept { return index_.size(); }
   /// Bytes this reader keeps in memory (index and filter).
   [[nodiscard]] std::size_t memory_usage() const noexcept {
-    return index_keys_.size() + index_.size() * sizeof(index_entry) + filter_bytes_.size() +
-           dict_bytes_.size();
+    return index_keys_.size() + index_.size() * (sizeof(index_entry) + sizeof(std::uint64_t)) +
+           filter_bytes_.size() + dict_bytes_.size();
   }
 
   /// False when the filter says the user key is absent.
@@ -353,11 +354,15 @@ class sst_reader {
   }
 
   /// Index of the first data block whose last key is >= target (block_count() if none).
+  /// Searches the dense array of 8-byte key prefixes first; keys are compared only where the
+  /// prefixes tie.
   [[nodiscard]] std::size_t find_block(std::string_view target) const {
+    const std::uint64_t p = key_prefix(user_key_of(target));
     std::size_t lo = 0, hi = index_.size();
     while (lo < hi) {
       std::size_t mid = lo + (hi - lo) / 2;
-      if (compare_internal_keys(index_key(mid), target) < 0) {
+      std::uint64_t q = index_prefix_[mid];
+      if (q != p ? q < p : compare_internal_keys(index_key(mid), target) < 0) {
         lo = mid + 1;
       } else {
         hi = mid;
@@ -430,6 +435,16 @@ class sst_reader {
 
  private:
   sst_reader() = default;
+
+  // The first 8 bytes of a user key as a big-endian number, zero-padded: when two prefixes
+  // differ, the keys compare the same way.
+  static std::uint64_t key_prefix(std::string_view user_key) noexcept {
+    unsigned char b[8] = {};
+    std::memcpy(b, user_key.data(), std::min<std::size_t>(8, user_key.size()));
+    std::uint64_t v = 0;
+    for (unsigned char c : b) v = v << 8 | c;
+    return v;
+  }
 
   void read_exact(std::uint64_t off, std::string& buf) const {
     if (off + buf.size() > size_) ctx_.fail(off, "block extends past the end of the file");
@@ -510,6 +525,7 @@ class sst_reader {
       index_.push_back({static_cast<std::uint32_t>(index_keys_.size()),
                         static_cast<std::uint32_t>(it.key().size()), h});
       index_keys_.append(it.key());
+      index_prefix_.push_back(key_prefix(user_key_of(it.key())));
     }
   }
 
@@ -528,6 +544,7 @@ class sst_reader {
   std::string dict_bytes_;
   std::shared_ptr<zstd_decoder_dictionary> ddict_;
   std::vector<index_entry> index_;
+  std::vector<std::uint64_t> index_prefix_;  // key_prefix of each index key, for find_block
   std::string index_keys_;
 };
 
