@@ -67,7 +67,8 @@ struct bench_config {
   std::string compression = "lz4";         ///< lz4 | zstd | none
   std::size_t cache_bytes = 128ull << 20;  ///< block / page cache
   std::size_t memtable_bytes = 64ull << 20;
-  bool mmap = false;  ///< sochdb: read SSTables through mmap
+  bool mmap = false;           ///< sochdb: read SSTables through mmap
+  bool flush_on_close = true;  ///< sochdb: close() flushes the memtable (its default)
 };
 
 /// Every adapter is used from several threads at once (the libraries are thread-safe or the
@@ -117,6 +118,7 @@ class sochdb_adapter : public kv_adapter {
     sochdb::database_options o{.sync = m, .memtable_size = c.memtable_bytes};
     o.lsm.block_cache_size = c.cache_bytes;
     o.lsm.use_mmap_reads = c.mmap;
+    o.lsm.flush_on_close = c.flush_on_close;
     db_.emplace(Db::open(dir, o));
   }
   std::string name() const override {

@@ -22,8 +22,10 @@
 // (LevelDB) are skipped. Compare with sochdb_si (snapshot isolation), rocksdb_txn
 // (pessimistic), rocksdb_occ (optimistic), sqlite (BEGIN IMMEDIATE) and lmdb. The retries are
 // printed on stderr. reopen: close the filled database and time opening it again (p50_us = the
-// open time). compact: flush and compact everything (p50_us = its time; db_bytes after it is
-// the data's space without WAL tails; sochdb, RocksDB and LevelDB).
+// open time; the close before it, untimed, is printed on stderr; --no-flush-on-close makes
+// sochdb's open replay the WAL tail as after a crash). compact: flush and compact everything
+// (p50_us = its time; db_bytes after it is the data's space without WAL tails; sochdb, RocksDB and
+// LevelDB).
 //
 // Equivalent configuration: --cache-mb (default 128) for every cache, 64 MiB memtables, 10-bit
 // bloom filters, 4 KiB blocks, the same compression (kv_adapters.hpp); --mmap makes sochdb
@@ -61,6 +63,7 @@ struct config {
   std::vector<std::string> compare;
   std::size_t cache_mb = 128;
   bool mmap = false;
+  bool flush_on_close = true;
   std::uint64_t reads = 0;  ///< operations of the read workloads; 0: --num
 };
 
@@ -79,7 +82,7 @@ std::vector<std::string> split(const std::string& s) {
                "kv_bench: %s\nusage: kv_bench --db DIR --workloads LIST --num N --key-size 16 "
                "--value-size 100 --sync off|normal|full --threads T [--compression lz4|zstd|none] "
                "[--compare rocksdb,leveldb,lmdb,sqlite,rocksdb_txn,rocksdb_occ,sochdb_si] "
-               "[--cache-mb 128] [--mmap] [--reads N]\n",
+               "[--cache-mb 128] [--mmap] [--no-flush-on-close] [--reads N]\n",
                why.c_str());
   std::exit(2);
 }
@@ -116,6 +119,8 @@ config parse(int argc, char** argv) {
       c.cache_mb = std::stoul(val());
     else if (a == "--mmap")
       c.mmap = true;
+    else if (a == "--no-flush-on-close")
+      c.flush_on_close = false;
     else
       usage("unknown option " + a);
   }
@@ -183,6 +188,7 @@ std::unique_ptr<kv_adapter> make_adapter(const std::string& lib, const std::stri
   bc.compression = c.compression;
   bc.cache_bytes = c.cache_mb << 20;
   bc.mmap = c.mmap;
+  bc.flush_on_close = c.flush_on_close;
   if (lib == "sochdb" || lib == "sochdb_si") {
     using namespace sochdb;
     isolation_level level =
@@ -390,8 +396,11 @@ int main(int argc, char** argv) {
         // (recovery: manifest + WAL tail for sochdb). ops_per_s = opens per second; p50/p99 =
         // the open time in microseconds.
         if (!filled) fill_untimed();
+        stopwatch close_sw;
         db->close();
         db.reset();
+        std::fprintf(stderr, "kv_bench: %s: close before reopen took %.3f s\n", lib.c_str(),
+                     close_sw.micros() / 1e6);
         stopwatch sw;
         db = make_adapter(lib, dir, c);
         double us = sw.micros();

@@ -6,6 +6,7 @@
 #include <sochdb/storage/memtable.hpp>
 #include <sochdb/storage/snapshot_cursor.hpp>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
@@ -131,6 +132,72 @@ TEST_CASE("memtable: duplicate internal keys are refused; later batch ops win") 
   CHECK(v == "second");
   CHECK(lookup_version(it, "j", 7, 0, v) == lookup_state::found);
   CHECK(v == "again");
+}
+
+TEST_CASE("memtable filter: every inserted user key may be present; most absent ones are not") {
+  memtable m(1 << 16, 64 * 1024);  // 512 Ki bits
+  memtable plain;
+  for (int i = 0; i < 20000; ++i) {
+    std::string uk = "user" + std::to_string(i);
+    REQUIRE(m.insert(make_internal_key(uk, 10, value_kind::value), "v"));
+    if (i % 2 == 0) REQUIRE(m.insert(make_internal_key(uk, 20, value_kind::deletion), ""));
+  }
+  for (int i = 0; i < 20000; ++i) {
+    REQUIRE(m.may_contain(bloom_hash("user" + std::to_string(i))));
+  }
+  int fp = 0;
+  for (int i = 0; i < 100000; ++i) {
+    std::string uk = "absent" + std::to_string(i);
+    fp += m.may_contain(bloom_hash(uk));
+    REQUIRE(plain.may_contain(bloom_hash(uk)));  // no filter: everything may be present
+  }
+  MESSAGE("memtable filter false positives at ~26 bits per key: " << fp << " of 100000");
+  CHECK(fp < 1000);
+  // append_sorted (recovery's path) fills the filter too.
+  memtable s(1 << 16, 4096);
+  s.append_sorted(make_internal_key("a", 5, value_kind::value), "1");
+  s.append_sorted(make_internal_key("b", 5, value_kind::value), "2");
+  CHECK(s.may_contain(bloom_hash("a")));
+  CHECK(s.may_contain(bloom_hash("b")));
+  CHECK(m.memory_usage() >= 64 * 1024);
+}
+
+TEST_CASE("memtable point index: lookups agree with the skiplist at every snapshot") {
+  // Versions arrive out of timestamp order (as a GC rebuild or recovery may insert them), keys
+  // get several versions, and a tiny index fills up and switches itself off midway: every
+  // point lookup through begin_point_lookup must answer what the plain skiplist seek answers.
+  for (std::size_t slots : {std::size_t{1} << 14, std::size_t{64}}) {
+    std::mt19937_64 rng(7 + slots);
+    memtable indexed(1 << 16, 0, slots);
+    memtable plain;
+    CHECK(indexed.point_index_active());
+    CHECK_FALSE(plain.point_index_active());
+    std::vector<std::uint64_t> order(4000);
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i + 1;
+    std::shuffle(order.begin(), order.end(), rng);
+    for (std::uint64_t ts : order) {
+      std::string uk = "k" + std::to_string(rng() % 600);
+      value_kind kind = rng() % 5 == 0 ? value_kind::deletion : value_kind::value;
+      std::string v = kind == value_kind::value ? "v" + std::to_string(ts) : "";
+      bool a = indexed.insert(make_internal_key(uk, ts, kind), v);
+      bool b = plain.insert(make_internal_key(uk, ts, kind), v);
+      REQUIRE(a == b);
+    }
+    CHECK(indexed.point_index_active() == (slots > 64));  // 600 keys overfill 64 slots
+    for (int i = 0; i < 650; ++i) {                       // 50 user keys that were never written
+      std::string uk = "k" + std::to_string(i);
+      for (std::uint64_t snap : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{777},
+                                 std::uint64_t{2500}, std::uint64_t{4000}, max_timestamp}) {
+        std::string_view va, vb;
+        auto ia = indexed.begin_point_lookup(uk, bloom_hash(uk));
+        auto ib = plain.begin_iteration();
+        auto sa = lookup_version(ia, uk, snap, 0, va);
+        auto sb = lookup_version(ib, uk, snap, 0, vb);
+        REQUIRE(sa == sb);
+        if (sa == lookup_state::found) REQUIRE(va == vb);
+      }
+    }
+  }
 }
 
 TEST_CASE("mem_store::rebuild keeps what readers at or above the horizon can see") {

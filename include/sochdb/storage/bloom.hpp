@@ -15,13 +15,20 @@
 // Layout: num_blocks * 64 bytes of bits (bit b of a block is byte b/8, mask 1 << (b%8)), then
 // fixed32 num_blocks, u8 k, u8 version (1).
 //
+// `memtable_filter` is the same blocked filter kept in memory beside a memtable (not a file
+// format): bits are set as keys are inserted, so point reads skip a memtable that cannot hold
+// the key instead of walking its skiplist.
+//
 // Thread safety: a bloom_view is immutable (any number of readers); a builder is one thread's.
+// A memtable_filter takes one writer and any number of readers (relaxed atomics: a reader that
+// must see a key learns of it through the release/acquire that publishes the key's commit).
 #pragma once
 
 #include <sochdb/core/checksum.hpp>
 #include <sochdb/core/coding.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -144,6 +151,66 @@ class bloom_view {
   const unsigned char* bits_ = nullptr;
   std::uint32_t num_blocks_ = 0;
   int k_ = 0;
+};
+
+/// A blocked bloom filter that grows no further than its fixed size and is filled while readers
+/// query it (a memtable's; see the file comment). The probes are the filter block's; k = 6.
+class memtable_filter {
+ public:
+  /// `bytes` of bits (rounded down to whole 64-byte blocks; 0 = no filter, everything may be
+  /// present).
+  explicit memtable_filter(std::size_t bytes)
+      : num_blocks_(static_cast<std::uint32_t>(
+            std::min<std::size_t>(bytes / detail::bloom_block_bytes, 0xffffffffu))),
+        words_(std::size_t{num_blocks_} * words_per_block) {}
+
+  [[nodiscard]] bool enabled() const noexcept { return num_blocks_ != 0; }
+  [[nodiscard]] std::size_t memory_usage() const noexcept {
+    return words_.size() * sizeof(std::uint64_t);
+  }
+
+  /// Adds the hash of a user key (bloom_hash). One writer at a time.
+  void add(std::uint64_t h) noexcept {
+    if (num_blocks_ == 0) return;
+    std::atomic<std::uint64_t>* blk = block(h);
+    auto x = static_cast<std::uint32_t>(h);
+    for (int i = 0; i < k; ++i) {
+      x *= detail::bloom_multiplier;
+      std::uint32_t b = x >> 23;
+      std::uint64_t mask = std::uint64_t{1} << (b & 63);
+      auto& w = blk[b >> 6];
+      // One writer: a load and a store are enough, and cheaper than a locked fetch_or.
+      std::uint64_t cur = w.load(std::memory_order_relaxed);
+      if ((cur & mask) == 0) w.store(cur | mask, std::memory_order_relaxed);
+    }
+  }
+
+  /// False when no key with hash `h` was added.
+  [[nodiscard]] bool may_contain(std::uint64_t h) const noexcept {
+    if (num_blocks_ == 0) return true;
+    const std::atomic<std::uint64_t>* blk = block(h);
+    auto x = static_cast<std::uint32_t>(h);
+    for (int i = 0; i < k; ++i) {
+      x *= detail::bloom_multiplier;
+      std::uint32_t b = x >> 23;
+      if ((blk[b >> 6].load(std::memory_order_relaxed) & (std::uint64_t{1} << (b & 63))) == 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+ private:
+  static constexpr int k = 6;
+  static constexpr std::size_t words_per_block = detail::bloom_block_bytes / 8;
+
+  std::atomic<std::uint64_t>* block(std::uint64_t h) const noexcept {
+    return const_cast<std::atomic<std::uint64_t>*>(words_.data()) +
+           std::size_t{detail::bloom_block_of(h, num_blocks_)} * words_per_block;
+  }
+
+  std::uint32_t num_blocks_;
+  std::vector<std::atomic<std::uint64_t>> words_;
 };
 
 SOCHDB_END_NAMESPACE

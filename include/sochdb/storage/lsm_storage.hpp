@@ -164,20 +164,21 @@ class lsm_storage {
   bool get(std::string_view key, std::uint64_t ts, std::uint64_t now_ms, std::string& out) const {
     auto rs = read_state();
     std::string_view v;
-    {
-      auto it = rs->mem->begin_iteration();
+    std::uint64_t h = bloom_hash(key);
+    if (rs->mem->may_contain(h)) {
+      auto it = rs->mem->begin_point_lookup(key, h);
       auto st = lookup_version(it, key, ts, now_ms, v);
       if (st != lookup_state::absent) return found(st, v, out);
     }
     for (const auto& m : rs->imm) {
-      auto it = m->begin_iteration();
+      if (!m->may_contain(h)) continue;
+      auto it = m->begin_point_lookup(key, h);
       auto st = lookup_version(it, key, ts, now_ms, v);
       if (st != lookup_state::absent) return found(st, v, out);
     }
     const version_type& ver = *rs->ver;
     if (ver.levels[0].empty() && all_upper_empty(ver)) return false;
     lookup_target target(key, ts);
-    std::uint64_t h = bloom_hash(key);
     for (const auto& f : ver.levels[0]) {
       if (f->info.min_ts > ts || !f->covers(key)) continue;
       auto st = f->table().get(target.view(), key, h, now_ms, out);
@@ -198,8 +199,10 @@ class lsm_storage {
 
   [[nodiscard]] std::uint64_t newest_ts(std::string_view key) const {
     auto rs = read_state();
+    std::uint64_t h = bloom_hash(key);
     auto in_mem = [&](const memtable& m) -> std::uint64_t {
-      auto it = m.begin_iteration();
+      if (!m.may_contain(h)) return 0;
+      auto it = m.begin_point_lookup(key, h);
       it.seek(lookup_key(key, max_timestamp));
       if (!it.valid() || user_key_of(it.key()) != key) return 0;
       return timestamp_of(it.key());
@@ -208,7 +211,6 @@ class lsm_storage {
     for (const auto& m : rs->imm) {
       if (auto t = in_mem(*m)) return t;
     }
-    std::uint64_t h = bloom_hash(key);
     for (const auto& f : rs->ver->levels[0]) {
       if (!f->covers(key)) continue;
       if (auto t = f->table().newest_ts(key, h)) return t;
@@ -424,7 +426,7 @@ class lsm_storage {
       bool usable = false;
       {
         std::lock_guard lk(write_mu_);
-        usable = !closed_ && failed_.empty();
+        usable = recovered_ && !closed_ && failed_.empty();
       }
       if (usable) checkpoint();
     }
@@ -619,6 +621,17 @@ class lsm_storage {
             .count());
   }
 
+  // A memtable with a bloom filter of 1/64 of memtable_size (1 MiB for 64 MiB: ~20 bits per
+  // key at ~130-byte entries), so point reads of keys it does not hold skip its skiplist, and a
+  // point index of memtable_size / 64 slots (8 bytes each: 8 MiB for 64 MiB; it serves up to
+  // 0.7 x 1 Mi keys, ~730k, and switches itself off beyond), so reads of keys it holds skip the
+  // skiplist search too.
+  [[nodiscard]] std::shared_ptr<memtable> new_memtable() const {
+    std::size_t bytes = std::clamp<std::size_t>(opt_.memtable_size / 64, 64, std::size_t{64} << 20);
+    std::size_t slots = std::clamp<std::size_t>(opt_.memtable_size / 64, 64, std::size_t{1} << 26);
+    return std::make_shared<memtable>(std::size_t{1} << 20, bytes, slots);
+  }
+
   // Rolls the WAL and queues the memtable for flush. Caller holds write_mu_.
   void switch_memtable() {
     std::uint64_t next = 0;
@@ -629,7 +642,7 @@ class lsm_storage {
       throw;
     }
     imm_.push_back({mem_, next, last_ts_});
-    mem_ = std::make_shared<memtable>();
+    mem_ = new_memtable();
     ++switches_;
     publish();
     {
@@ -748,7 +761,7 @@ class lsm_storage {
 
     // The WAL tail.
     last_ts_ = ms.flushed_ts;
-    mem_ = std::make_shared<memtable>();
+    mem_ = new_memtable();
     wal_replay_options ro;
     ro.skip_corrupt_records = opt_.skip_corrupt_records;
     ro.first_segment = ms.log_number;
@@ -784,6 +797,7 @@ class lsm_storage {
     }
     if (removed) fs_.sync_dir(dir_);
     publish();
+    recovered_ = true;
     recovery_.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
@@ -1407,6 +1421,7 @@ class lsm_storage {
   std::mutex bg_mu_;
   std::condition_variable_any bg_cv_;
   std::condition_variable_any compact_cv_;
+  bool recovered_ = false;  // recover() finished: close() may flush (an open that threw may not)
   bool flush_due_ = false;
   bool compaction_due_ = false;
   std::atomic<bool> stopping_{false};

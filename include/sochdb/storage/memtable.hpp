@@ -16,15 +16,19 @@
 #pragma once
 
 #include <sochdb/core/arena.hpp>
+#include <sochdb/storage/bloom.hpp>
 #include <sochdb/storage/internal_key.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <new>
 #include <string>
 #include <string_view>
+#include <vector>
 
 SOCHDB_BEGIN_NAMESPACE
 
@@ -54,7 +58,20 @@ class memtable {
                                              alignof(std::atomic<node*>);
 
  public:
-  explicit memtable(std::size_t arena_block = 1 << 20) : arena_(arena_block) {
+  /// `filter_bytes` > 0 keeps a bloom filter of the user keys (may_contain) of that size.
+  /// `point_slots` > 0 keeps a hash index from each user key to its newest version
+  /// (begin_point_lookup), with that many slots rounded up to a power of two; it switches itself
+  /// off, for good, once more than 70% of the slots are used.
+  explicit memtable(std::size_t arena_block = 1 << 20, std::size_t filter_bytes = 0,
+                    std::size_t point_slots = 0)
+      : arena_(arena_block), filter_(filter_bytes) {
+    if (point_slots != 0) {
+      std::size_t n = std::bit_ceil(std::max<std::size_t>(point_slots, 16));
+      slots_ = std::vector<std::atomic<std::uint64_t>>(n);
+      slot_mask_ = n - 1;
+      slot_shift_ = 64 - std::countr_zero(n);
+      index_ok_.store(true, std::memory_order_relaxed);
+    }
     head_ = new_node(max_height, {}, {});
     for (int i = 0; i < max_height; ++i) tail_[static_cast<std::size_t>(i)] = head_;
   }
@@ -77,11 +94,14 @@ class memtable {
       height_.store(h, std::memory_order_relaxed);
     }
     node* n = new_node(h, ikey, stored_value);
+    std::uint64_t kh = key_hash(user_key_of(ikey));
+    if (filter_.enabled()) filter_.add(kh);
     for (int i = 0; i < h; ++i) {
       auto* p = prev[static_cast<std::size_t>(i)];
       n->links()[i].store(p->next(i), std::memory_order_relaxed);
       p->set_next(i, n);
     }
+    index_put(n, kh);
     account(ikey, stored_value);
     return true;
   }
@@ -92,11 +112,14 @@ class memtable {
     int h = random_height();
     if (h > height_.load(std::memory_order_relaxed)) height_.store(h, std::memory_order_relaxed);
     node* n = new_node(h, ikey, stored_value);
+    std::uint64_t kh = key_hash(user_key_of(ikey));
+    if (filter_.enabled()) filter_.add(kh);
     for (int i = 0; i < h; ++i) {
       n->links()[i].store(nullptr, std::memory_order_relaxed);
       tail_[static_cast<std::size_t>(i)]->set_next(i, n);
       tail_[static_cast<std::size_t>(i)] = n;
     }
+    index_put(n, kh);
     account(ikey, stored_value);
   }
 
@@ -109,7 +132,18 @@ class memtable {
     return data_bytes_.load(std::memory_order_relaxed);
   }
   /// Bytes the arena holds (in whole blocks).
-  [[nodiscard]] std::size_t memory_usage() const noexcept { return arena_.memory_usage(); }
+  [[nodiscard]] std::size_t memory_usage() const noexcept {
+    return arena_.memory_usage() + filter_.memory_usage() +
+           slots_.size() * sizeof(std::atomic<std::uint64_t>);
+  }
+  /// Whether the point index answers lookups (configured and not switched off).
+  [[nodiscard]] bool point_index_active() const noexcept {
+    return index_ok_.load(std::memory_order_acquire);
+  }
+
+  /// False when no version of the user key with hash `h` (bloom_hash) is in the table; always
+  /// true without a filter. A key inserted before the reader's snapshot was published is seen.
+  [[nodiscard]] bool may_contain(std::uint64_t h) const noexcept { return filter_.may_contain(h); }
   /// Bytes the entries take, nodes included (an estimate independent of the arena's block
   /// size: key and value bytes plus a node header and two links on average each).
   [[nodiscard]] std::uint64_t approximate_size() const noexcept {
@@ -130,7 +164,21 @@ class memtable {
       if (n_ == t_->head_) n_ = nullptr;
     }
     /// First entry >= target.
-    void seek(std::string_view target) noexcept { n_ = t_->find_greater_or_equal(target, nullptr); }
+    /// Positions at the first entry >= target. An iterator from begin_point_lookup(uk, h)
+    /// answers a target of user key `uk` from the point index when it can: from uk's newest
+    /// version, forward, or invalid when the table has no version of uk.
+    void seek(std::string_view target) noexcept {
+      if (point_ == point_mode::absent) {
+        n_ = nullptr;
+        return;
+      }
+      if (point_ == point_mode::found) {
+        n_ = start_;
+        while (n_ != nullptr && compare_internal_keys(n_->key(), target) < 0) n_ = n_->next(0);
+        return;
+      }
+      n_ = t_->find_greater_or_equal(target, nullptr);
+    }
     /// Last entry < target.
     void seek_before(std::string_view target) noexcept {
       n_ = t_->find_less_than(target);
@@ -143,11 +191,39 @@ class memtable {
     }
 
    private:
+    friend class memtable;
+    enum class point_mode : std::uint8_t { none, found, absent };
     memtable* t_;
     node* n_ = nullptr;
+    node* start_ = nullptr;
+    point_mode point_ = point_mode::none;
   };
 
   [[nodiscard]] iterator begin_iteration() const { return iterator(this); }
+
+  /// An iterator for one point read of `user_key` (hash `h` = bloom_hash(user_key)): its first
+  /// seek, with a target of that user key, uses the point index when it is active. A reader
+  /// must take its snapshot before calling this (see index_put).
+  [[nodiscard]] iterator begin_point_lookup(std::string_view user_key,
+                                            std::uint64_t h) const noexcept {
+    iterator it(this);
+    if (!index_ok_.load(std::memory_order_acquire)) return it;
+    const std::uint16_t tag = tag_of(h);
+    for (std::size_t i = slot_of(h);; i = (i + 1) & slot_mask_) {
+      std::uint64_t s = slots_[i].load(std::memory_order_acquire);
+      if (s == 0) {
+        it.point_ = iterator::point_mode::absent;
+        return it;
+      }
+      if ((s >> 48) != tag) continue;
+      node* n = reinterpret_cast<node*>(static_cast<std::uintptr_t>(s & pointer_mask));
+      if (user_key_of(n->key()) == user_key) {
+        it.point_ = iterator::point_mode::found;
+        it.start_ = n;
+        return it;
+      }
+    }
+  }
 
  private:
   node* new_node(int h, std::string_view key, std::string_view value) {
@@ -165,6 +241,48 @@ class memtable {
   }
 
   // Same user key and timestamp: the internal keys differ at most in the kind byte.
+  static std::uint64_t key_hash(std::string_view user_key) noexcept { return bloom_hash(user_key); }
+  static constexpr std::uint64_t pointer_mask = (std::uint64_t{1} << 48) - 1;
+  static std::uint16_t tag_of(std::uint64_t h) noexcept {
+    auto t = static_cast<std::uint16_t>(h >> 16);
+    return t == 0 ? 1 : t;  // 0 marks an empty slot
+  }
+  std::size_t slot_of(std::uint64_t h) const noexcept {
+    return static_cast<std::size_t>((h * 0xff51afd7ed558ccdull) >> slot_shift_);
+  }
+
+  // Points the slot of n's user key at n when n is that key's newest version. Called after n
+  // is linked, so a reader that finds n can walk on from it. Readers see an index that is off
+  // or an entry that is missing only for commits their snapshot cannot see: the commit
+  // pipeline publishes a commit after inserting it, and readers take their snapshot before
+  // consulting the index.
+  void index_put(node* n, std::uint64_t h) noexcept {
+    if (!index_ok_.load(std::memory_order_relaxed)) return;
+    auto p = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(n));
+    if ((p & ~pointer_mask) != 0 || (slots_used_ + 1) * 10 > slots_.size() * 7) {
+      index_ok_.store(false, std::memory_order_release);  // pointer too wide, or too full
+      return;
+    }
+    const std::uint16_t tag = tag_of(h);
+    const std::uint64_t entry = std::uint64_t{tag} << 48 | p;
+    std::string_view uk = user_key_of(n->key());
+    for (std::size_t i = slot_of(h);; i = (i + 1) & slot_mask_) {
+      std::uint64_t s = slots_[i].load(std::memory_order_relaxed);
+      if (s == 0) {
+        slots_[i].store(entry, std::memory_order_release);
+        ++slots_used_;
+        return;
+      }
+      if ((s >> 48) != tag) continue;
+      node* o = reinterpret_cast<node*>(static_cast<std::uintptr_t>(s & pointer_mask));
+      if (user_key_of(o->key()) != uk) continue;
+      if (compare_internal_keys(n->key(), o->key()) < 0) {
+        slots_[i].store(entry, std::memory_order_release);
+      }
+      return;
+    }
+  }
+
   static bool same_version(std::string_view a, std::string_view b) noexcept {
     return a.size() == b.size() && a.substr(0, a.size() - 1) == b.substr(0, b.size() - 1);
   }
@@ -232,6 +350,12 @@ class memtable {
   }
 
   arena arena_;
+  memtable_filter filter_;
+  std::vector<std::atomic<std::uint64_t>> slots_;  // point index: tag << 48 | node pointer
+  std::size_t slot_mask_ = 0;
+  int slot_shift_ = 64;
+  std::size_t slots_used_ = 0;  // writer only
+  std::atomic<bool> index_ok_{false};
   node* head_;
   std::atomic<int> height_{1};
   std::array<node*, max_height> tail_{};  // append_sorted's last node per level
