@@ -295,6 +295,25 @@ TEST_CASE("ssi: declared read-only transactions on a safe snapshot are not track
   CHECK(db.stats().transactions.safe_snapshots == 1);
 }
 
+TEST_CASE("ssi: readers that commit without writing are not retained once nothing overlaps") {
+  // Two transactions on the same snapshot read, write nothing and commit: the commit point of
+  // each is that snapshot, at the pruning horizon itself. Neither may stay behind.
+  memory_fs fs;
+  auto db = mem_db::open("/db", {}, fs);
+  db.put("a", "1");
+  for (int round = 0; round < 3; ++round) {
+    auto t1 = db.begin();
+    auto t2 = db.begin();
+    CHECK(t1.get("a") == "1");
+    CHECK(t2.get("a") == "1");
+    t1.commit();
+    t2.commit();
+    auto s = db.stats().transactions;
+    CHECK(s.running_serializable == 0);
+    CHECK(s.retained_committed == 0);
+  }
+}
+
 TEST_CASE("ssi: a scan is a predicate read of the part it consumed") {
   for (bool inside : {false, true}) {
     CAPTURE(inside);

@@ -508,8 +508,10 @@ class conflict_manager {
     std::uint64_t pub = published_.load(std::memory_order_seq_cst);
     std::uint64_t h = std::min(pub, oldest_running());
     // Whatever is added later has a timestamp above the H of that moment, so nothing new can
-    // be dropped until H moves.
-    if (h == last_prune_) return;
+    // be dropped until H moves — except a read-only commit, whose commit point is its snapshot
+    // and may be at or below H (it was running, so H could not pass it); commit_read_only
+    // pushes it last and prunes at once, so checking the newest entry keeps none behind.
+    if (h == last_prune_ && (committed_.empty() || committed_.back()->commit_ts > h)) return;
     last_prune_ = h;
     while (fifo_head_ < fifo_.size() && fifo_[fifo_head_].first <= h) {
       drop_index_front();
