@@ -142,8 +142,12 @@ class memtable {
   }
 
   /// False when no version of the user key with hash `h` (bloom_hash) is in the table; always
-  /// true without a filter. A key inserted before the reader's snapshot was published is seen.
-  [[nodiscard]] bool may_contain(std::uint64_t h) const noexcept { return filter_.may_contain(h); }
+  /// true without a filter, and while the point index is active (its lookup answers absence
+  /// with one probe, so the filter's cache miss would be wasted). A key inserted before the
+  /// reader's snapshot was published is seen.
+  [[nodiscard]] bool may_contain(std::uint64_t h) const noexcept {
+    return index_ok_.load(std::memory_order_acquire) || filter_.may_contain(h);
+  }
   /// Bytes the entries take, nodes included (an estimate independent of the arena's block
   /// size: key and value bytes plus a node header and two links on average each).
   [[nodiscard]] std::uint64_t approximate_size() const noexcept {
