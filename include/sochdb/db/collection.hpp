@@ -11,8 +11,9 @@
 // Source of truth and derived state. Every document lives in the KV store under
 // `<namespace prefix>c/<collection>/d/<id>` (db/document.hpp), written in the caller's
 // transaction (`insert(txn, doc)`) or in one of its own. The vector index
-// (vector/collection_index.hpp: exact flat, then HNSW over float / SQ8 / PQ codes) and the BM25
-// index (text/bm25.hpp) are derived: a write registers an on-commit callback on its
+// (vector/collection_index.hpp: exact flat, then HNSW over float / SQ8 / PQ codes, then — from
+// `vamana_above` vectors, built in a background thread — Vamana + PQ with an HNSW delta) and the
+// BM25 index (text/bm25.hpp) are derived: a write registers an on-commit callback on its
 // transaction, so only committed documents reach them, and they are updated before commit()
 // returns. Indexes are checkpointed (on close, on `checkpoint()`, and every `checkpoint_every`
 // changes) into `<db dir>/coll+<namespace>+c+<collection>/` (format:
@@ -63,6 +64,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <shared_mutex>
 #include <span>
@@ -122,6 +124,9 @@ struct collection_info {
   std::uint64_t checkpoint_ts = 0;  ///< commit timestamp covered by the newest checkpoint
   std::size_t tombstones = 0;       ///< removed vectors still in the HNSW graph (compacted at 20%)
   std::uint64_t compactions = 0;    ///< graph compactions since the collection was opened
+  bool vamana_building = false;     ///< a Vamana build runs in the background
+  std::uint64_t vamana_builds = 0;  ///< Vamana builds finished since the collection was opened
+  std::string vamana_error;         ///< why the last Vamana build failed (empty: it did not)
   [[nodiscard]] nlohmann::json to_json() const {
     auto j = config.to_json();
     j["count"] = count;
@@ -132,6 +137,9 @@ struct collection_info {
     j["checkpoint_ts"] = checkpoint_ts;
     j["tombstones"] = tombstones;
     j["compactions"] = compactions;
+    j["vamana_building"] = vamana_building;
+    j["vamana_builds"] = vamana_builds;
+    if (!vamana_error.empty()) j["vamana_error"] = vamana_error;
     return j;
   }
 };
@@ -171,10 +179,20 @@ class collection_state : public extension {
   /// Loads the checkpoint (if valid) and catches up from the KV store.
   template <class Db>
   void open(Db& db) {
-    std::unique_lock lk(mu_);
-    load_checkpoint();
-    catch_up_locked(db);
+    {
+      std::unique_lock lk(mu_);
+      load_checkpoint();
+      catch_up_locked(db);
+    }
+    maybe_start_vamana();
   }
+
+  collection_state(const collection_state&) = delete;
+  collection_state& operator=(const collection_state&) = delete;
+  ~collection_state() override { join_vamana(true); }
+
+  /// Waits until no Vamana build runs (tests, tools; close() and drop() wait too).
+  void wait_for_index() { join_vamana(); }
 
   /// Re-synchronizes with the KV store if an apply failed (after an exception in a callback).
   template <class Db>
@@ -195,10 +213,14 @@ class collection_state : public extension {
       apply_locked(changes, ts);
       if (ts > covered_ts_) covered_ts_ = ts;
       changes_since_checkpoint_ += changes.size();
+      const bool due = vec_.vamana_due();
       if (cfg_.checkpoint_every != 0 && changes_since_checkpoint_ >= cfg_.checkpoint_every) {
         lk.unlock();
         checkpoint();
+      } else {
+        lk.unlock();
       }
+      if (due) maybe_start_vamana();
     } catch (...) {
       stale_.store(true, std::memory_order_release);
     }
@@ -236,6 +258,9 @@ class collection_state : public extension {
     i.compactions = compactions_;
     i.keyword_index_bytes = cfg_.hybrid ? bm25_.memory_usage() : 0;
     i.checkpoint_ts = checkpoint_ts_;
+    i.vamana_building = vec_.vamana_building();
+    i.vamana_builds = vamana_builds_;
+    i.vamana_error = vamana_error_;
     return i;
   }
 
@@ -318,12 +343,7 @@ class collection_state : public extension {
     std::lock_guard ck(ckpt_mu_);
     std::shared_lock lk(mu_);
     if (dropped_) return;
-    if (!fs_.exists(dir_)) {
-      // A new folder directly in the database directory: durable once that directory is
-      // synced (never a durable entry below a lost folder).
-      fs_.create_directories(dir_);
-      fs_.sync_dir(parent_path(dir_));
-    }
+    ensure_dir_locked();
     std::uint64_t gen = generation_ + 1;
     std::string vec_path = path_join(dir_, "vectors." + std::to_string(gen));
     std::uint8_t alt = 255;
@@ -354,11 +374,15 @@ class collection_state : public extension {
     put_length_prefixed(m, cfg_.hybrid ? bm25_.serialize() : std::string());
     put_fixed32(m, checksum32(m));
     write_file_atomic(fs_, path_join(dir_, "CHECKPOINT"), m);
-    // The manifest now names generation `gen`; older vector files are garbage.
+    // The manifest now names generation `gen`; older vector files are garbage, and so are
+    // Vamana files other than the current tier's and the one being built.
+    const std::string cur = "vectors." + std::to_string(gen);
+    const std::string vamana = vec_.vamana_file();
     for (const auto& name : fs_.list(dir_)) {
-      if (name.starts_with("vectors.") && name != "vectors." + std::to_string(gen)) {
-        fs_.remove(path_join(dir_, name));
-      }
+      bool old_vectors = name.starts_with("vectors.") && name != cur && name != cur + ".delta";
+      bool old_vamana =
+          name.starts_with("vamana.") && name != vamana && name != vamana_building_file_;
+      if (old_vectors || old_vamana) fs_.remove(path_join(dir_, name));
     }
     generation_ = gen;
     checkpoint_ts_ = covered_ts_;
@@ -366,6 +390,7 @@ class collection_state : public extension {
   }
 
   void on_close() noexcept override {
+    join_vamana(true);  // a build under way finishes (and checkpoints) first
     try {
       if (!dropped_ && (changes_since_checkpoint_ > 0 || generation_ == 0 || stale_)) checkpoint();
     } catch (...) {
@@ -375,6 +400,8 @@ class collection_state : public extension {
 
   /// Forgets the collection: later writes through old handles fail, files are removed.
   void drop() {
+    dropping_.store(true);
+    join_vamana(true);
     std::lock_guard ck(ckpt_mu_);
     std::unique_lock lk(mu_);
     dropped_ = true;
@@ -544,6 +571,7 @@ class collection_state : public extension {
   std::uint64_t config_hash() const {
     auto j = cfg_.to_json();
     j.erase("checkpoint_every");
+    j.erase("vamana_above");  // a tiering threshold: any saved tier stays valid under another
     return hash64(j.dump());
   }
 
@@ -811,6 +839,105 @@ class collection_state : public extension {
     }
   }
 
+  // ---- the Vamana tier's background build ----
+
+  // A folder directly in the database directory: durable once that directory is synced (never
+  // a durable entry below a lost folder). Caller holds ckpt_mu_.
+  void ensure_dir_locked() {
+    if (!fs_.exists(dir_)) {
+      fs_.create_directories(dir_);
+      fs_.sync_dir(parent_path(dir_));
+    }
+  }
+
+  // Starts the build thread when the index asks for a Vamana build (and none runs, none
+  // failed, and the collection is not closing). Never throws.
+  void maybe_start_vamana() noexcept {
+    try {
+      {
+        std::shared_lock lk(mu_);
+        if (dropped_ || !vamana_error_.empty() || !vec_.vamana_due()) return;
+      }
+      std::lock_guard t(vamana_mu_);
+      if (vamana_running_ || closing_ || dropping_) return;
+      if (vamana_thread_.joinable()) vamana_thread_.join();  // the last build has finished
+      vamana_running_ = true;
+      vamana_thread_ = std::thread([this] { run_vamana_build(); });
+    } catch (...) {
+      // No thread: the index stays on its current tier; the next commit tries again.
+      std::lock_guard t(vamana_mu_);
+      vamana_running_ = false;
+    }
+  }
+
+  // Joins the build thread; `closing`: and starts no other.
+  void join_vamana(bool closing = false) noexcept {
+    std::thread t;
+    {
+      std::lock_guard lk(vamana_mu_);
+      if (closing) closing_ = true;
+      t = std::move(vamana_thread_);
+    }
+    if (t.joinable()) t.join();
+  }
+
+  // The build (see collection_index): copy out under the exclusive lock, build the file with
+  // no lock (searches and commits go on against the HNSW tier), switch under the exclusive
+  // lock, then checkpoint so the next open maps the file instead of building again.
+  void run_vamana_build() noexcept {
+    std::string file;
+    try {
+      vector::collection_index::vamana_input in;
+      vector::collection_index_options opts;
+      {
+        std::unique_lock lk(mu_);
+        if (!dropped_ && !dropping_ && vec_.vamana_due()) {
+          in = vec_.begin_vamana();
+          opts = vec_.options();
+          file = "vamana." + std::to_string(generation_) + "." +
+                 std::to_string(++vamana_attempts_) + "." + std::to_string(covered_ts_) + ".idx";
+          vamana_building_file_ = file;
+        }
+      }
+      if (!file.empty()) {
+        {
+          std::lock_guard ck(ckpt_mu_);
+          ensure_dir_locked();
+        }
+        vector::collection_index::build_vamana_file(fs_, path_join(dir_, file), opts, in);
+        in = {};
+        bool switched = false;
+        {
+          std::unique_lock lk(mu_);
+          vamana_building_file_.clear();
+          if (dropped_ || dropping_) {
+            vec_.abandon_vamana();
+          } else {
+            vec_.finish_vamana(fs_, dir_, file);
+            ++vamana_builds_;
+            switched = true;
+          }
+        }
+        if (switched) {
+          checkpoint();
+        } else {
+          fs_.remove(path_join(dir_, file));
+        }
+      }
+    } catch (const std::exception& e) {
+      std::unique_lock lk(mu_);
+      vec_.abandon_vamana();
+      vamana_building_file_.clear();
+      vamana_error_ = e.what();  // reported by info(); not retried until the next open
+      try {
+        if (!file.empty() && vec_.vamana_file() != file) fs_.remove(path_join(dir_, file));
+      } catch (...) {
+      }
+    }
+    std::lock_guard t(vamana_mu_);
+    vamana_running_ = false;
+  }
+
   void load_checkpoint() {
     std::string path = path_join(dir_, "CHECKPOINT");
     if (!fs_.exists(path)) return;
@@ -897,6 +1024,17 @@ class collection_state : public extension {
   std::atomic<bool> stale_{false};
   std::atomic<bool> dropped_{false};
   collection_open_stats open_stats_;
+  // The Vamana build: the thread and its flags under vamana_mu_; the file being built and the
+  // counters under mu_.
+  std::mutex vamana_mu_;
+  std::thread vamana_thread_;
+  bool vamana_running_ = false;
+  bool closing_ = false;
+  std::atomic<bool> dropping_{false};
+  std::string vamana_building_file_;
+  std::string vamana_error_;
+  std::uint64_t vamana_builds_ = 0;
+  std::uint64_t vamana_attempts_ = 0;
 };
 
 }  // namespace detail
@@ -1076,6 +1214,10 @@ class basic_collection {
   /// Writes the index checkpoint now (it is also written on close and every checkpoint_every
   /// changes).
   void checkpoint() { st_->checkpoint(); }
+
+  /// Waits for a background Vamana build, if one runs (searches never need to: they use the
+  /// current tier until the build switches).
+  void wait_for_index() { st_->wait_for_index(); }
 
   /// The shared state (tests, tools).
   [[nodiscard]] const std::shared_ptr<state_type>& state() const noexcept { return st_; }

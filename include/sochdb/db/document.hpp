@@ -156,7 +156,9 @@ struct collection_config {
   double bm25_b = 0.75;       ///< BM25 length normalization (default 0.75)
   bool stopwords = false;     ///< drop the classic English stopwords from BM25 (default off)
   idf_formula bm25_idf = idf_formula::lucene;  ///< lucene (default) or robertson (= SQLite FTS5)
-  std::size_t flat_limit = 1000;  ///< vectors searched exactly before the HNSW graph is built
+  std::size_t flat_limit = 1000;       ///< vectors searched exactly before the HNSW graph is built
+  std::size_t vamana_above = 1000000;  ///< vectors from which a Vamana + PQ tier is built in the
+                                       ///< background (0: never; l2 and cosine only)
   std::size_t checkpoint_every = 20000;  ///< index changes between automatic checkpoints
                                          ///< (0: only on close and checkpoint())
 
@@ -174,7 +176,8 @@ struct collection_config {
             .ef_search = ef_search,
             .quant = quantization,
             .pq_m = pq_m,
-            .flat_limit = flat_limit};
+            .flat_limit = flat_limit,
+            .vamana_above = vamana_above};
   }
 
   [[nodiscard]] nlohmann::json to_json() const {
@@ -193,6 +196,7 @@ struct collection_config {
             {"stopwords", stopwords},
             {"bm25_idf", bm25_idf == idf_formula::robertson ? "robertson" : "lucene"},
             {"flat_limit", flat_limit},
+            {"vamana_above", vamana_above},
             {"checkpoint_every", checkpoint_every}};
   }
   /// Parses a configuration (missing fields keep their defaults; wrong types and unknown
@@ -232,6 +236,7 @@ struct collection_config {
     else if (idf != "lucene")
       throw invalid_argument("collection config: bm25_idf must be lucene or robertson");
     field("flat_limit", c.flat_limit);
+    field("vamana_above", c.vamana_above);
     field("checkpoint_every", c.checkpoint_every);
     c.metric = parse_metric(metric);
     c.quantization = parse_quantization(quant);
