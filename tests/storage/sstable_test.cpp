@@ -293,6 +293,47 @@ TEST_CASE("sstable: round trip through every compression policy, pread and mmap"
   table_round_trip<zstd>({.level = 3, .dictionary = zstd_train_dictionary(samples, 2048)});
 }
 
+TEST_CASE("block cache: capacity, counters, and a second chance for blocks that were hit") {
+  auto blk = [](std::size_t n) {
+    auto b = std::make_shared<block_contents>();
+    b->owned.assign(n, 'x');
+    b->data = b->owned;
+    return block_ptr(std::move(b));
+  };
+  const std::size_t charge = 1000 + block_cache::entry_overhead;
+  block_cache cache(8 * charge, 0);  // one shard: room for exactly 8 blocks of 1000 bytes
+  for (std::uint64_t off = 0; off < 8; ++off) cache.insert(1, off, blk(1000));
+  CHECK(cache.stats().entries == 8);
+  CHECK(cache.stats().usage == 8 * charge);
+  // Blocks 0 and 1 are the oldest, but were read: inserting two more evicts 2 and 3.
+  CHECK(cache.lookup(1, 0) != nullptr);
+  CHECK(cache.lookup(1, 1) != nullptr);
+  cache.insert(1, 8, blk(1000));
+  cache.insert(1, 9, blk(1000));
+  CHECK(cache.lookup(1, 0) != nullptr);
+  CHECK(cache.lookup(1, 1) != nullptr);
+  CHECK(cache.lookup(1, 2) == nullptr);
+  CHECK(cache.lookup(1, 3) == nullptr);
+  for (std::uint64_t off = 4; off < 10; ++off) CHECK(cache.lookup(1, off) != nullptr);
+  auto st = cache.stats();
+  CHECK(st.entries == 8);
+  CHECK(st.usage <= st.capacity);
+  CHECK(st.evictions == 2);
+  CHECK(st.hits == 10);
+  CHECK(st.misses == 2);
+  // When every block was hit, each gets its second chance once; eviction still makes room.
+  for (std::uint64_t off = 10; off < 30; ++off) cache.insert(2, off, blk(1000));
+  CHECK(cache.stats().entries == 8);
+  CHECK(cache.stats().usage <= cache.stats().capacity);
+  // A block larger than the shard is not cached; an evicted block a reader holds stays valid.
+  auto held = cache.lookup(2, 29);
+  REQUIRE(held != nullptr);
+  cache.insert(3, 0, blk(9 * charge));
+  CHECK(cache.lookup(3, 0) == nullptr);
+  for (std::uint64_t off = 0; off < 20; ++off) cache.insert(4, off, blk(1000));
+  CHECK(held->data.size() == 1000);
+}
+
 TEST_CASE("sstable: the index search by key prefix agrees with full key comparisons") {
   // User keys that stress the 8-byte prefixes: shorter than 8 bytes, embedded NUL and 0xff
   // bytes, and long runs that share their first 8 bytes.

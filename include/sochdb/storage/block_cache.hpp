@@ -4,9 +4,12 @@
 // reused within a database, so an entry can never be confused with a block of another file,
 // and the blocks of a deleted file simply age out. The capacity (bytes of block data plus a
 // small per-entry charge) is split evenly over 2^shard_bits shards chosen by the key's hash;
-// each shard is a hash map plus an intrusive LRU list under its own mutex, so concurrent
-// readers rarely meet. Entries are shared_ptrs: an evicted block stays alive while an iterator
-// still reads it.
+// each shard is a hash map plus an intrusive list under its own mutex, so concurrent readers
+// rarely meet. Replacement is second-chance (CLOCK, an approximation of LRU): a hit only marks
+// its entry referenced — it does not relink it, which would touch two more list neighbours,
+// each likely a cache miss, on every read — and eviction takes from the cold end of the list,
+// moving referenced entries back to the hot end with their mark cleared. Entries are
+// shared_ptrs: an evicted block stays alive while an iterator still reads it.
 //
 // Thread safety: every member from any thread.
 #pragma once
@@ -62,6 +65,7 @@ class block_cache {
     std::size_t charge;
     node* prev;
     node* next;
+    bool referenced = false;  // hit since it was inserted or last given a second chance
   };
   struct alignas(64) shard {
     std::mutex mu;
@@ -112,8 +116,7 @@ class block_cache {
       return nullptr;
     }
     node* n = it->second;
-    s.unlink(n);
-    s.push_front(n);
+    n->referenced = true;
     ++s.hits;
     return n->value;
   }
@@ -130,14 +133,17 @@ class block_cache {
     std::lock_guard lk(s.mu);
     auto it = s.map.find(k, h);
     if (it != s.map.end()) {  // a concurrent reader cached it first
-      node* n = it->second;
-      s.unlink(n);
-      s.push_front(n);
+      it->second->referenced = true;
       return;
     }
     while (s.usage + charge > s.capacity && s.head.prev != &s.head) {
       node* victim = s.head.prev;
       s.unlink(victim);
+      if (victim->referenced) {  // second chance: back to the hot end, unmarked
+        victim->referenced = false;
+        s.push_front(victim);
+        continue;
+      }
       s.map.erase(victim->k);
       s.usage -= victim->charge;
       ++s.evictions;
