@@ -64,12 +64,12 @@
 #include <limits>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <optional>
 #include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 SOCHDB_BEGIN_NAMESPACE

@@ -37,8 +37,8 @@ struct lsm_options {
   int max_immutable_memtables = 2;    ///< full memtables awaiting flush before writes wait; 2
   bool use_mmap_reads = false;        ///< read SSTables through mmap instead of pread; default off
   bool background_compaction = true;  ///< compact in a background thread; default on
-  bool flush_on_close = true;         ///< close() flushes the memtable: the next open replays
-                                      ///< no WAL (default on)
+  bool flush_on_close = true;  ///< close() flushes a memtable of >= 1/16 memtable_size, so the
+                               ///< next open replays at most that much WAL (default on)
   std::uint64_t max_manifest_size = 4ull << 20;  ///< a new manifest is written past this; 4 MiB
 
   void validate() const {

@@ -420,15 +420,19 @@ class lsm_storage {
   }
 
   /// Stops the background threads (an interrupted compaction leaves no trace), syncs the WAL
-  /// and releases the lock. With flush_on_close the memtable is flushed first. Idempotent.
+  /// and releases the lock. With flush_on_close, a memtable holding 1/16 of memtable_size or
+  /// more (or memtables still waiting for flush) is flushed first, so the next open replays at
+  /// most that much WAL; a smaller one stays in the WAL (replayed in milliseconds) rather than
+  /// becoming a tiny L0 file per close. Idempotent.
   void close() {
     if (opt_.lsm.flush_on_close) {
-      bool usable = false;
+      bool flush = false;
       {
         std::lock_guard lk(write_mu_);
-        usable = recovered_ && !closed_ && failed_.empty();
+        flush = recovered_ && !closed_ && failed_.empty() &&
+                (mem_->approximate_size() * 16 >= opt_.memtable_size || !imm_.empty());
       }
-      if (usable) checkpoint();
+      if (flush) checkpoint();
     }
     {
       std::lock_guard lk(write_mu_);
