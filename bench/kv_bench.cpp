@@ -328,14 +328,12 @@ int main(int argc, char** argv) {
         if (filled) reopen_fresh();
         writes = true;
         bool seq = w == "fillseq";
-        r = run_threads(c.threads, c.num,
-                        [&](int t, std::uint64_t i, std::string& k, std::string&) {
-                          km.make(seq ? i
-                                      : op_random(seed + static_cast<std::uint64_t>(t) * 7919 + i) %
-                                            c.num,
-                                  k);
-                          db->put(k, vs.at(i));
-                        });
+        r = run_threads(
+            c.threads, c.num, [&](int t, std::uint64_t i, std::string& k, std::string&) {
+              km.make(seq ? i : op_random(seed + static_cast<std::uint64_t>(t) * 7919 + i) % c.num,
+                      k);
+              db->put(k, vs.at(i));
+            });
         filled = true;
       } else if (w == "overwrite") {
         if (!filled) fill_untimed();
