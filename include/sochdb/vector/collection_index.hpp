@@ -106,6 +106,17 @@ struct collection_index_options {
   }
 };
 
+/// Compacts an HNSW graph once its tombstones exceed `fraction` of its nodes (and 64).
+template <class Graph>
+bool compact_graph_if_needed(Graph& g, double fraction, std::size_t threads) {
+  auto st = g.stats();
+  if (st.deleted <= 64 ||
+      static_cast<double>(st.deleted) <= fraction * static_cast<double>(st.size + st.deleted))
+    return false;
+  g.compact(threads);
+  return true;
+}
+
 /// The Vamana tier of a collection index: an immutable Vamana file (tombstones for removals)
 /// plus an HNSW delta for later additions. It has the members collection_index forwards to.
 template <class M>
@@ -158,12 +169,7 @@ class vamana_tier {
   /// Compacts the delta once its tombstones pass `fraction` of it (and 64). Tombstones in the
   /// Vamana file are cleared by a rebuild instead (collection_index::vamana_due).
   bool compact_delta_if_needed(double fraction, std::size_t threads) {
-    auto st = delta_.stats();
-    if (st.deleted <= 64 ||
-        static_cast<double>(st.deleted) <= fraction * static_cast<double>(st.size + st.deleted))
-      return false;
-    delta_.compact(threads);
-    return true;
+    return compact_graph_if_needed(delta_, fraction, threads);
   }
 
   template <label_filter Filter = accept_all>
@@ -406,12 +412,7 @@ class collection_index {
           if constexpr (requires { i.compact_delta_if_needed(fraction, threads); }) {
             return i.compact_delta_if_needed(fraction, threads);
           } else if constexpr (requires { i.compact(threads); }) {
-            auto st = i.stats();
-            if (st.deleted <= 64 || static_cast<double>(st.deleted) <=
-                                        fraction * static_cast<double>(st.size + st.deleted))
-              return false;
-            i.compact(threads);
-            return true;
+            return compact_graph_if_needed(i, fraction, threads);
           } else {
             return false;
           }
