@@ -1,8 +1,9 @@
 // sochdb/storage/detail/mem_store.hpp — the current memtable of a backend, swappable for GC.
 //
-// Holds the live memtable behind an atomic shared_ptr. Readers take a reference (a cursor keeps
-// it), so a garbage-collecting rebuild can swap in a fresh table while old readers finish on the
-// old one: both hold every version any reader at a ts >= the horizon can see (see concepts.hpp).
+// Holds the live memtable behind a shared_ptr guarded by a small mutex. Readers take a reference
+// (a cursor keeps it), so a garbage-collecting rebuild can swap in a fresh table while old readers
+// finish on the old one: both hold every version any reader at a ts >= the horizon can see (see
+// concepts.hpp).
 //
 // Thread safety: insert_batch, rebuild and swap are for the backend's single writer (under its
 // write lock); get, newest_ts and scan from any thread.
@@ -12,8 +13,8 @@
 #include <sochdb/storage/memtable.hpp>
 #include <sochdb/storage/snapshot_cursor.hpp>
 
-#include <atomic>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 SOCHDB_BEGIN_NAMESPACE
@@ -46,9 +47,13 @@ class mem_store {
   mem_store() : mem_(std::make_shared<memtable>()) {}
 
   [[nodiscard]] std::shared_ptr<memtable> current() const {
-    return mem_.load(std::memory_order_seq_cst);
+    std::lock_guard lk(mu_);
+    return mem_;
   }
-  void swap(std::shared_ptr<memtable> t) { mem_.store(std::move(t), std::memory_order_seq_cst); }
+  void swap(std::shared_ptr<memtable> t) {
+    std::lock_guard lk(mu_);
+    mem_.swap(t);
+  }  // the old table is released outside the lock
 
   /// Inserts one committed batch at `ts`. When a batch names a key twice the later operation
   /// wins: operations go in backwards and the memtable ignores an internal key it already has.
@@ -137,7 +142,11 @@ class mem_store {
     t.insert(key_buf_, stored);
   }
 
-  std::atomic<std::shared_ptr<memtable>> mem_;
+  // A mutex rather than std::atomic<std::shared_ptr>: libstdc++ 12's load releases its lock bit
+  // with a relaxed store, so a following store does not synchronize with the load's read of the
+  // pointer (ThreadSanitizer reports it). The critical section is one reference-count increment.
+  mutable std::mutex mu_;
+  std::shared_ptr<memtable> mem_;
   // Writer scratch (the writer is serialized).
   std::vector<batch_op> ops_;
   std::string key_buf_;
