@@ -334,9 +334,10 @@ TEST_CASE("block cache: capacity, counters, and a second chance for blocks that 
   CHECK(held->data.size() == 1000);
 }
 
-TEST_CASE("sstable: the index search by key prefix agrees with full key comparisons") {
+void check_index_search(const std::string& pfx) {
   // User keys that stress the 8-byte prefixes: shorter than 8 bytes, embedded NUL and 0xff
-  // bytes, and long runs that share their first 8 bytes.
+  // bytes, and long runs that share their first 8 bytes; once as they are, once all behind a
+  // prefix every key of the file shares (the prefixes are then taken after it).
   std::mt19937_64 rng(29);
   std::set<std::string> users;
   const std::string alphabet("\0\x01a\x7f\xfe\xff", 6);
@@ -344,9 +345,9 @@ TEST_CASE("sstable: the index search by key prefix agrees with full key comparis
     std::string k(static_cast<std::size_t>(rng() % 12), '\0');
     for (auto& c : k) c = alphabet[rng() % alphabet.size()];
     if (rng() % 3 == 0) k = "sharedpfx" + k;  // ties on the prefix
-    users.insert(k);
+    users.insert(pfx + k);
   }
-  users.erase("");
+  users.erase(pfx);
   std::vector<std::pair<std::string, std::string>> entries;
   for (auto& u : users) entries.emplace_back(ikey(u, 100), "v" + u);
   memory_fs fs;
@@ -383,9 +384,20 @@ TEST_CASE("sstable: the index search by key prefix agrees with full key comparis
   for (int i = 0; i < 2000; ++i) {  // absent keys land where full comparisons put them
     std::string k(static_cast<std::size_t>(rng() % 14), '\0');
     for (auto& c : k) c = alphabet[rng() % alphabet.size()];
+    if (i % 2 == 0) k = pfx.substr(0, static_cast<std::size_t>(rng() % (pfx.size() + 1))) + k;
     std::string t = lookup_key(k, 100);
     REQUIRE(r->find_block(t) == reference(t));
   }
+  for (std::string k : {"", "a", "tenant/", "tenant/0000", "tenant/0000:", "tenant/0001",
+                        "tenant/0000;", "zzz", "\xff\xff"}) {  // around the shared prefix
+    std::string t = lookup_key(k, 100);
+    REQUIRE(r->find_block(t) == reference(t));
+  }
+}
+
+TEST_CASE("sstable: the index search by key prefix agrees with full key comparisons") {
+  SUBCASE("keys as they are") { check_index_search(""); }
+  SUBCASE("behind a prefix every key shares") { check_index_search("tenant/0000:"); }
 }
 
 TEST_CASE("sstable: a damaged block fails only the reads that touch it, naming file and offset") {

@@ -339,6 +339,9 @@ class sst_reader {
     return lookup_state::found;
   }
 
+  /// Starts loading the filter block get(…, bloom_h, …) probes first (a hint).
+  void prefetch_filter(std::uint64_t bloom_h) const noexcept { bloom_.prefetch(bloom_h); }
+
   /// Commit ts of the newest version of `user_key` in this file, 0 if none.
   [[nodiscard]] std::uint64_t newest_ts(std::string_view user_key, std::uint64_t bloom_h) const {
     if (!bloom_.may_contain(bloom_h)) return 0;
@@ -354,10 +357,18 @@ class sst_reader {
   }
 
   /// Index of the first data block whose last key is >= target (block_count() if none).
-  /// Searches the dense array of 8-byte key prefixes first; keys are compared only where the
-  /// prefixes tie.
+  /// Searches the dense array of 8-byte key prefixes first (taken after the prefix all index
+  /// keys share, so keys like "user:000123" still differ there); keys are compared only where
+  /// the prefixes tie.
   [[nodiscard]] std::size_t find_block(std::string_view target) const {
-    const std::uint64_t p = key_prefix(user_key_of(target));
+    std::string_view uk = user_key_of(target);
+    const std::size_t shared = common_prefix_.size();
+    if (shared != 0) {
+      int c = compare_prefix_bytes(uk.data(), common_prefix_.data(), std::min(shared, uk.size()));
+      if (c < 0 || (c == 0 && uk.size() < shared)) return 0;  // before every index key
+      if (c > 0) return index_.size();                        // after every index key
+    }
+    const std::uint64_t p = key_prefix(uk.substr(shared));
     std::size_t lo = 0, hi = index_.size();
     while (lo < hi) {
       std::size_t mid = lo + (hi - lo) / 2;
@@ -525,7 +536,21 @@ class sst_reader {
       index_.push_back({static_cast<std::uint32_t>(index_keys_.size()),
                         static_cast<std::uint32_t>(it.key().size()), h});
       index_keys_.append(it.key());
-      index_prefix_.push_back(key_prefix(user_key_of(it.key())));
+    }
+    // The prefix every index user key shares (the keys are sorted: the first and the last
+    // bound it; a damaged index that is not sorted gives wrong answers, not a crash), then the
+    // 8 bytes after it of each key.
+    if (!index_.empty()) {
+      std::string_view first = user_key_of(index_key(0)),
+                       last = user_key_of(index_key(index_.size() - 1));
+      std::size_t n = 0;
+      while (n < first.size() && n < last.size() && first[n] == last[n]) ++n;
+      common_prefix_.assign(first.substr(0, n));
+    }
+    index_prefix_.reserve(index_.size());
+    for (std::size_t i = 0; i < index_.size(); ++i) {
+      std::string_view uk = user_key_of(index_key(i));
+      index_prefix_.push_back(key_prefix(uk.substr(std::min(common_prefix_.size(), uk.size()))));
     }
   }
 
@@ -544,7 +569,8 @@ class sst_reader {
   std::string dict_bytes_;
   std::shared_ptr<zstd_decoder_dictionary> ddict_;
   std::vector<index_entry> index_;
-  std::vector<std::uint64_t> index_prefix_;  // key_prefix of each index key, for find_block
+  std::string common_prefix_;                // the user-key prefix all index keys share
+  std::vector<std::uint64_t> index_prefix_;  // key_prefix after it of each index key
   std::string index_keys_;
 };
 
