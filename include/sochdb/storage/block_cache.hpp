@@ -59,24 +59,29 @@ class block_cache {
       return static_cast<std::size_t>(h);
     }
   };
+  // The list node of an entry (its place in replacement order). The block and the reference
+  // mark live in the map's slot, so a hit reads only the slot, not the node.
   struct node {
     key k;
-    block_ptr value;
     std::size_t charge;
     node* prev;
     node* next;
-    bool referenced = false;  // hit since it was inserted or last given a second chance
+  };
+  struct slot {
+    block_ptr value;
+    node* n;
+    bool referenced;  // hit since it was inserted or last given a second chance
   };
   struct alignas(64) shard {
     std::mutex mu;
-    tsl::robin_map<key, node*, key_hash> map;
-    node head{{0, 0}, nullptr, 0, nullptr, nullptr};  // circular list; head.next = most recent
+    tsl::robin_map<key, slot, key_hash> map;
+    node head{{0, 0}, 0, nullptr, nullptr};  // circular list; head.next = most recent
     std::size_t capacity = 0;
     std::size_t usage = 0;
     std::uint64_t hits = 0, misses = 0, inserts = 0, evictions = 0;
     shard() { head.prev = head.next = &head; }
     ~shard() {
-      for (auto& [k, n] : map) delete n;
+      for (auto& [k, e] : map) delete e.n;
     }
     void unlink(node* n) noexcept {
       n->prev->next = n->next;
@@ -115,10 +120,9 @@ class block_cache {
       ++s.misses;
       return nullptr;
     }
-    node* n = it->second;
-    n->referenced = true;
+    if (!it->second.referenced) it.value().referenced = true;  // no store when already set
     ++s.hits;
-    return n->value;
+    return it->second.value;
   }
 
   /// Caches `b` under (file, offset), evicting least recently used blocks to make room. A block
@@ -133,24 +137,25 @@ class block_cache {
     std::lock_guard lk(s.mu);
     auto it = s.map.find(k, h);
     if (it != s.map.end()) {  // a concurrent reader cached it first
-      it->second->referenced = true;
+      it.value().referenced = true;
       return;
     }
     while (s.usage + charge > s.capacity && s.head.prev != &s.head) {
       node* victim = s.head.prev;
       s.unlink(victim);
-      if (victim->referenced) {  // second chance: back to the hot end, unmarked
-        victim->referenced = false;
+      auto vit = s.map.find(victim->k);
+      if (vit->second.referenced) {  // second chance: back to the hot end, unmarked
+        vit.value().referenced = false;
         s.push_front(victim);
         continue;
       }
-      s.map.erase(victim->k);
+      s.map.erase(vit);
       s.usage -= victim->charge;
       ++s.evictions;
       delete victim;
     }
-    auto* n = new node{k, std::move(b), charge, nullptr, nullptr};
-    s.map.insert({k, n});
+    auto* n = new node{k, charge, nullptr, nullptr};
+    s.map.insert({k, slot{std::move(b), n, false}});
     s.push_front(n);
     s.usage += charge;
     ++s.inserts;

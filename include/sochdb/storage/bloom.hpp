@@ -147,6 +147,14 @@ class bloom_view {
     return true;
   }
 
+  /// Starts loading the block may_contain(h) reads (a hint: a read path issues it for every
+  /// filter it may probe so that their cache misses overlap instead of following each other).
+  void prefetch(std::uint64_t h) const noexcept {
+    if (bits_ == nullptr) return;
+    __builtin_prefetch(bits_ + std::size_t{detail::bloom_block_of(h, num_blocks_)} *
+                                   detail::bloom_block_bytes);
+  }
+
  private:
   const unsigned char* bits_ = nullptr;
   std::uint32_t num_blocks_ = 0;
@@ -198,6 +206,11 @@ class memtable_filter {
       }
     }
     return true;
+  }
+
+  /// Starts loading the block may_contain(h) reads (a hint).
+  void prefetch(std::uint64_t h) const noexcept {
+    if (num_blocks_ != 0) __builtin_prefetch(block(h));
   }
 
  private:

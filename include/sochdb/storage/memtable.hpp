@@ -195,6 +195,15 @@ class memtable {
   [[nodiscard]] bool may_contain(std::uint64_t h) const noexcept {
     return index_ok_.load(std::memory_order_acquire) || filter_.may_contain(h);
   }
+  /// Starts loading what a point read of hash `h` touches first: its point-index slot, or its
+  /// filter block when the index is off (a hint, see bloom_view::prefetch).
+  void prefetch(std::uint64_t h) const noexcept {
+    if (index_ok_.load(std::memory_order_relaxed)) {
+      __builtin_prefetch(&slots_[slot_of(h)]);
+    } else {
+      filter_.prefetch(h);
+    }
+  }
   /// Bytes the entries take, nodes included (an estimate independent of the arena's block
   /// size: key and value bytes plus a node header and two links on average each).
   [[nodiscard]] std::uint64_t approximate_size() const noexcept {

@@ -104,6 +104,11 @@ struct file_meta {
     return *owned;
   }
 
+  /// The reader if it is open already, else nullptr (never opens: for hints).
+  [[nodiscard]] const reader_type* table_if_open() const noexcept {
+    return reader.load(std::memory_order_acquire);
+  }
+
   /// True when user key `k` lies within the file's key range.
   [[nodiscard]] bool covers(std::string_view k) const noexcept {
     return k.compare(smallest_user) >= 0 && k.compare(largest_user) <= 0;
