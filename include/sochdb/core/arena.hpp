@@ -17,11 +17,21 @@
 #include <new>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 SOCHDB_BEGIN_NAMESPACE
 
 class arena {
  public:
-  /// `block_size`: bytes per block (default 64 KiB).
+  /// Bytes of a transparent huge page on x86-64 and most Linux targets.
+  static constexpr std::size_t huge_page_size = std::size_t{2} << 20;
+
+  /// `block_size`: bytes per block (default 64 KiB). When it is a multiple of huge_page_size
+  /// the blocks are aligned to it and offered to Linux as transparent huge pages (a hint): a
+  /// structure walked at random, like a memtable's skiplist, then takes one TLB entry per
+  /// 2 MiB instead of 512.
   explicit arena(std::size_t block_size = 64 * 1024) : block_size_(block_size) {
     if (block_size_ < 256) throw invalid_argument("arena: block_size must be at least 256");
   }
@@ -47,8 +57,14 @@ class arena {
       return new_block(bytes,
                        align < alignof(std::max_align_t) ? alignof(std::max_align_t) : align);
     }
-    char* block = new_block(block_size_,
-                            alignof(std::max_align_t) > align ? alignof(std::max_align_t) : align);
+    bool huge = block_size_ % huge_page_size == 0;
+    char* block =
+        new_block(block_size_, huge                                ? huge_page_size
+                               : alignof(std::max_align_t) > align ? alignof(std::max_align_t)
+                                                                   : align);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (huge) (void)::madvise(block, block_size_, MADV_HUGEPAGE);  // a hint: failure is fine
+#endif
     ptr_ = block + bytes;
     remaining_ = block_size_ - bytes;
     return block;
