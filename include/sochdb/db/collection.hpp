@@ -257,7 +257,7 @@ class collection_state : public extension {
     i.tombstones = vs.deleted;
     i.compactions = compactions_;
     i.keyword_index_bytes = cfg_.hybrid ? bm25_.memory_usage() : 0;
-    i.checkpoint_ts = checkpoint_ts_;
+    i.checkpoint_ts = checkpoint_ts_.load(std::memory_order_relaxed);
     i.vamana_building = vec_.vamana_building();
     i.vamana_builds = vamana_builds_;
     i.vamana_error = vamana_error_;
@@ -894,7 +894,7 @@ class collection_state : public extension {
         if (!dropped_ && !dropping_ && vec_.vamana_due()) {
           in = vec_.begin_vamana();
           opts = vec_.options();
-          file = "vamana." + std::to_string(generation_) + "." +
+          file = "vamana." + std::to_string(generation_.load()) + "." +
                  std::to_string(++vamana_attempts_) + "." + std::to_string(covered_ts_) + ".idx";
           vamana_building_file_ = file;
         }
@@ -1014,9 +1014,12 @@ class collection_state : public extension {
   std::size_t expiring_ = 0;
   std::uint64_t bytes_ = 0;
   std::uint64_t covered_ts_ = 0;
-  std::uint64_t checkpoint_ts_ = 0;
-  std::uint64_t generation_ = 0;
-  std::size_t changes_since_checkpoint_ = 0;
+  // Written by checkpoint() under ckpt_mu_ and only a shared lock of mu_ (it serializes the
+  // index while searches go on), so readers under a shared lock (info) may meet the write:
+  // atomics. apply() and the open change them under the unique lock.
+  std::atomic<std::uint64_t> checkpoint_ts_{0};
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<std::size_t> changes_since_checkpoint_{0};
   std::uint64_t version_ = 1;      // bumped by every apply (unique lock)
   std::uint64_t compactions_ = 0;  // HNSW compactions since open (unique lock)
   mutable std::mutex fcache_mu_;
