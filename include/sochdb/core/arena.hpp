@@ -28,6 +28,15 @@ class arena {
   /// Bytes of a transparent huge page on x86-64 and most Linux targets.
   static constexpr std::size_t huge_page_size = std::size_t{2} << 20;
 
+  /// Offers [p, p + bytes), aligned to huge_page_size, to Linux as transparent huge pages: a
+  /// hint (failure is fine), nothing elsewhere. Also used by the memtable's point index.
+  static void advise_huge_pages([[maybe_unused]] void* p,
+                                [[maybe_unused]] std::size_t bytes) noexcept {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    (void)::madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  }
+
   /// `block_size`: bytes per block (default 64 KiB). When it is a multiple of huge_page_size
   /// the blocks are aligned to it and offered to Linux as transparent huge pages (a hint): a
   /// structure walked at random, like a memtable's skiplist, then takes one TLB entry per
@@ -62,9 +71,7 @@ class arena {
         new_block(block_size_, huge                                ? huge_page_size
                                : alignof(std::max_align_t) > align ? alignof(std::max_align_t)
                                                                    : align);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (huge) (void)::madvise(block, block_size_, MADV_HUGEPAGE);  // a hint: failure is fine
-#endif
+    if (huge) advise_huge_pages(block, block_size_);
     ptr_ = block + bytes;
     remaining_ = block_size_ - bytes;
     return block;

@@ -61,6 +61,7 @@
 #include <sochdb/storage/wal.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -165,7 +166,8 @@ class lsm_storage {
     auto rs = read_state();
     std::string_view v;
     std::uint64_t h = bloom_hash(key);
-    prefetch_point_read(*rs, key, ts, h);
+    deeper_files deeper{};
+    plan_point_read(*rs, key, ts, h, deeper);
     if (rs->mem->may_contain(h)) {
       auto it = rs->mem->begin_point_lookup(key, h);
       auto st = lookup_version(it, key, ts, now_ms, v);
@@ -186,12 +188,8 @@ class lsm_storage {
       if (st != lookup_state::absent) return st == lookup_state::found;
     }
     for (std::size_t l = 1; l < ver.levels.size(); ++l) {
-      const auto& files = ver.levels[l];
-      if (files.empty()) continue;
-      std::size_t i = ver.find_file(static_cast<int>(l), key);
-      if (i >= files.size()) continue;
-      const auto& f = files[i];
-      if (f->info.min_ts > ts || key.compare(f->smallest_user) < 0) continue;
+      const meta_type* f = deeper[l];
+      if (f == nullptr || key.compare(f->smallest_user) < 0) continue;
       auto st = f->table().get(target.view(), key, h, now_ms, out);
       if (st != lookup_state::absent) return st == lookup_state::found;
     }
@@ -497,11 +495,15 @@ class lsm_storage {
 
   class aborted {};  // thrown inside a compaction when the backend closes
 
+  // Per level >= 1, the one file a point read may visit there (nullptr: none); max_levels <= 16.
+  using deeper_files = std::array<const meta_type*, 16>;
+
   // Starts loading the first cache line each source of a point read probes — the memtables'
   // point-index slots or filters, the filters of the SSTables it may visit — so that the
   // misses overlap rather than follow one another (each is otherwise a full memory latency).
-  void prefetch_point_read(const read_state_type& rs, std::string_view key, std::uint64_t ts,
-                           std::uint64_t h) const noexcept {
+  // Fills `deeper` with the file of each level >= 1 whose range may hold `key` at `ts`.
+  void plan_point_read(const read_state_type& rs, std::string_view key, std::uint64_t ts,
+                       std::uint64_t h, deeper_files& deeper) const noexcept {
     rs.mem->prefetch(h);
     for (const auto& m : rs.imm) m->prefetch(h);
     const version_type& ver = *rs.ver;
@@ -514,6 +516,7 @@ class lsm_storage {
       if (files.empty()) continue;
       std::size_t i = ver.find_file(static_cast<int>(l), key);
       if (i >= files.size() || files[i]->info.min_ts > ts) continue;
+      deeper[l] = files[i].get();
       if (const auto* r = files[i]->table_if_open()) r->prefetch_filter(h);
     }
   }

@@ -30,10 +30,6 @@
 #include <string_view>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 SOCHDB_BEGIN_NAMESPACE
 
 namespace detail {
@@ -44,14 +40,12 @@ class slot_array {
  public:
   slot_array() = default;
   explicit slot_array(std::size_t n) : n_(n) {
-    constexpr std::size_t huge = std::size_t{2} << 20;
+    constexpr std::size_t huge = arena::huge_page_size;
     std::size_t bytes = n * sizeof(std::atomic<std::uint64_t>);
     std::size_t align = bytes >= huge ? huge : alignof(std::atomic<std::uint64_t>);
     bytes = (bytes + align - 1) / align * align;
     void* p = ::operator new (bytes, std::align_val_t{align});
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (align == huge) (void)::madvise(p, bytes, MADV_HUGEPAGE);  // a hint: failure is fine
-#endif
+    if (align == huge) arena::advise_huge_pages(p, bytes);
     p_ = static_cast<std::atomic<std::uint64_t>*>(p);
     align_ = align;
     for (std::size_t i = 0; i < n; ++i) ::new (p_ + i) std::atomic<std::uint64_t>(0);
